@@ -1,0 +1,128 @@
+"""Typed learner settings with their defaults and allowed ranges.
+
+Settings are stored in the database (one row per changed key) so that every front end
+(CLI, plain review, TUI) sees the same values; this module only knows their shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting name or value the learner gave is not acceptable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Scheduling (FSRS-6 via the fsrs package).
+    desired_retention: float = 0.9
+    learning_steps_minutes: tuple[float, ...] = (1.0, 10.0)
+    relearning_steps_minutes: tuple[float, ...] = (10.0,)
+    maximum_interval_days: int = 36500
+    enable_fuzzing: bool = True
+    fsrs_parameters: tuple[float, ...] | None = None
+    # Study queue.
+    new_cards_per_day: int = 20
+    reviews_per_day: int = 200
+    bury_siblings: bool = True
+    leech_threshold: int = 8
+    day_starts_at_hour: int = 4
+    learn_ahead_minutes: int = 20
+    # Interview practice.
+    interview_question_count: int = 5
+    interview_seconds_per_question: int = 180
+    # Appearance.
+    theme: str = "textual-dark"
+
+    def replace(self, **changes: Any) -> Settings:
+        updated = dataclasses.replace(self, **changes)
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        """Raise SettingError naming the first value out of range."""
+        checks: list[tuple[bool, str]] = [
+            (0.7 <= self.desired_retention <= 0.99, "desired_retention must be between 0.70 and 0.99"),
+            (all(s > 0 for s in self.learning_steps_minutes), "learning steps must be positive minutes"),
+            (all(s > 0 for s in self.relearning_steps_minutes), "relearning steps must be positive minutes"),
+            (1 <= self.maximum_interval_days <= 36500, "maximum_interval_days must be 1..36500"),
+            (0 <= self.new_cards_per_day <= 9999, "new_cards_per_day must be 0..9999"),
+            (0 <= self.reviews_per_day <= 99999, "reviews_per_day must be 0..99999"),
+            (self.leech_threshold >= 1, "leech_threshold must be at least 1"),
+            (0 <= self.day_starts_at_hour <= 23, "day_starts_at_hour must be 0..23"),
+            (0 <= self.learn_ahead_minutes <= 1440, "learn_ahead_minutes must be 0..1440"),
+            (1 <= self.interview_question_count <= 100, "interview_question_count must be 1..100"),
+            (10 <= self.interview_seconds_per_question <= 3600,
+             "interview_seconds_per_question must be 10..3600"),
+            (self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),
+             "fsrs_parameters must hold 21 numbers (as printed by `studytool optimize`)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SettingError(message)
+
+    def to_stored(self) -> dict[str, Any]:
+        """Only the values that differ from the defaults, JSON-ready."""
+        defaults = Settings()
+        stored: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(defaults, f.name):
+                stored[f.name] = list(value) if isinstance(value, tuple) else value
+        return stored
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> Settings:
+        """Build settings from stored JSON values, ignoring unknown keys from other versions."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for name, raw in stored.items():
+            if name in known:
+                values[name] = _coerce(name, raw)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Settings)]
+
+
+def parse_setting(name: str, text: str) -> Any:
+    """Turn a value typed on the command line into the setting's type."""
+    if name not in setting_names():
+        raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
+    default = getattr(Settings(), name)
+    try:
+        if name == "fsrs_parameters":
+            if text.strip().lower() in ("", "none", "default"):
+                return None
+            return tuple(float(x) for x in text.replace(",", " ").split())
+        if isinstance(default, bool):
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if isinstance(default, tuple):
+            return tuple(float(x) for x in text.replace(",", " ").split())
+        return type(default)(text)
+    except ValueError as exc:
+        raise SettingError(f"{name}: {text!r} is not a valid {type(default).__name__}") from exc
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    default = getattr(Settings(), name)
+    if raw is None:
+        return None
+    if isinstance(default, tuple) or name == "fsrs_parameters":
+        return tuple(float(x) for x in raw)
+    if isinstance(default, bool):
+        return bool(raw)
+    return type(default)(raw)
+
+
