@@ -122,6 +122,9 @@ class ReviewLog(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("card.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     rating: int
+    # The card's state before this review: 0 new, 1 learning, 2 review, 3 relearning
+    # (Anki's revlog "type"); daily limits and retention statistics are counted from it.
+    state_before: int = 0
     reviewed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     duration_ms: int | None = None
     typed_answer: str | None = None

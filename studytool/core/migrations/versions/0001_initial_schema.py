@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('card_id', sa.Integer(), nullable=False),
     sa.Column('rating', sa.Integer(), nullable=False),
+    sa.Column('state_before', sa.Integer(), nullable=False),
     sa.Column('reviewed_at', sa.DateTime(), nullable=False),
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('typed_answer', sa.String(), nullable=True),

@@ -1,0 +1,238 @@
+"""Interview question lists: ``Q1. question``, ``Model answer:``, ``Rubric:``, ``Follow-ups:``.
+
+The format of interview-prep books and generated chapter notes::
+
+    Q1. Why do language models work on tokens rather than characters?
+
+    Model answer: Tokens keep sequences short ...
+
+    Rubric: Mentions sequence length.; Mentions the vocabulary.
+
+    Follow-ups: What is byte-pair encoding? Why not whole words?
+
+Each ``Qn.`` becomes an interview card. Prose around the questions (chapter text, headings)
+is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDraft, ParsedDeck
+from studytool.core.models import NoteKind
+
+FORMAT_NAME = "interview-list"
+
+_QUESTION = re.compile(r"^\s{0,3}Q(\d+)\s*[.):]\s+(\S.*)$")
+_LABEL = re.compile(
+    r"^\s{0,3}(model answer|rubric|follow[- ]?ups?)\s*:\s*(.*)$",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+# One follow-up question: text up to and including its question mark(s).
+_FOLLOW_UP = re.compile(r"[^?]*\?+")
+# Quotes and list punctuation left at the edges of a follow-up after splitting at "?".
+_EDGE_PUNCTUATION = "\"'“”‘’ \t,;"
+
+_DETECT_QUESTION = re.compile(r"^\s{0,3}Q\d+\s*[.):]\s+\S", re.MULTILINE)
+_DETECT_ANSWER = re.compile(r"^\s{0,3}model answer\s*:", re.MULTILINE | re.IGNORECASE)
+
+_ANSWER, _RUBRIC, _FOLLOW_UPS, _QUESTION_TEXT = "answer", "rubric", "follow-ups", "question"
+_LABEL_NAMES = {_ANSWER: "Model answer:", _RUBRIC: "Rubric:", _FOLLOW_UPS: "Follow-ups:"}
+
+
+def looks_like_interview_list(text: str) -> bool:
+    """True when ``text`` has a ``Q<number>.`` question line and a ``Model answer:`` line."""
+    return _DETECT_QUESTION.search(text) is not None and _DETECT_ANSWER.search(text) is not None
+
+
+def _field_name(label: str) -> str:
+    label = label.lower()
+    if label.startswith("model"):
+        return _ANSWER
+    if label.startswith("rubric"):
+        return _RUBRIC
+    return _FOLLOW_UPS
+
+
+def _trim_blank_lines(lines: list[str]) -> str:
+    """Join ``lines`` without the blank lines at either end; inner text stays verbatim."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(line.rstrip() for line in lines[start:end])
+
+
+def _items(lines: list[str]) -> list[str] | None:
+    """One item per ``-`` bullet when the field is written as a list; None when it is not."""
+    if not any(_BULLET.match(line) for line in lines if line.strip()):
+        return None
+    items: list[list[str]] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        bullet = _BULLET.match(line)
+        if bullet:
+            items.append([line[bullet.end() :].strip()])
+        elif items:
+            items[-1].append(line.strip())
+        else:
+            items.append([line.strip()])
+    return [" ".join(parts) for parts in items]
+
+
+def split_rubric(lines: list[str]) -> list[str]:
+    """Rubric criteria: ``a.; b.; c.`` (or one ``-`` bullet each), trimmed, one final '.' dropped."""
+    items = _items(lines)
+    if items is None:
+        items = " ".join(line.strip() for line in lines).split(";")
+    criteria: list[str] = []
+    for item in items:
+        item = item.strip()
+        # Criteria are written as sentences ("Defines X."); drop the full stop so that they
+        # read the same whichever way the author punctuated, but keep an ellipsis.
+        if item.endswith(".") and not item.endswith(".."):
+            item = item[:-1].rstrip()
+        if item:
+            criteria.append(item)
+    return criteria
+
+
+def split_follow_ups(lines: list[str]) -> list[str]:
+    """Follow-up questions: ``Why X? How Y?`` split after each question mark (kept)."""
+    items = _items(lines)
+    if items is None:
+        items = [" ".join(line.strip() for line in lines)]
+    questions: list[str] = []
+    for item in items:
+        end = 0
+        for match in _FOLLOW_UP.finditer(item):
+            questions.append(match.group(0))
+            end = match.end()
+        questions.append(item[end:])  # trailing text without a question mark
+    result: list[str] = []
+    for question in questions:
+        question = _BULLET.sub("", question.strip(_EDGE_PUNCTUATION)).strip(_EDGE_PUNCTUATION)
+        if question:
+            result.append(question)
+    return result
+
+
+class _Question:
+    """A question being read, with the lines of each of its fields."""
+
+    def __init__(self, line: int, number: str, text: str) -> None:
+        self.line = line
+        self.number = number
+        self.question = [text]
+        self.fields: dict[str, list[str]] = {}
+        self.field_lines: dict[str, int] = {}
+
+
+def parse_interview_list(text: str, source: str) -> ParsedDeck:
+    """Parse a ``Q1.``/``Model answer:`` interview list; raise DeckParseError listing every problem."""
+    notes: list[NoteDraft] = []
+    errors: list[ImportIssue] = []
+    warnings: list[ImportIssue] = []
+    current: _Question | None = None
+    field: str | None = None
+    in_fence = False
+
+    def finish(question: _Question) -> None:
+        answer = _trim_blank_lines(question.fields.get(_ANSWER, []))
+        if _ANSWER not in question.fields:
+            errors.append(
+                ImportIssue(
+                    source,
+                    question.line,
+                    f"Q{question.number}. has no 'Model answer:'; add one below the question",
+                )
+            )
+            return
+        if not answer:
+            errors.append(
+                ImportIssue(source, question.field_lines[_ANSWER], "'Model answer:' is empty")
+            )
+            return
+        notes.append(
+            NoteDraft(
+                kind=NoteKind.INTERVIEW,
+                question=" ".join(part.strip() for part in question.question if part.strip()),
+                answer=answer,
+                rubric=split_rubric(question.fields.get(_RUBRIC, [])),
+                follow_ups=split_follow_ups(question.fields.get(_FOLLOW_UPS, [])),
+                line=question.line,
+            )
+        )
+
+    for index, line in enumerate(text.splitlines()):
+        number = index + 1
+        # A model answer may hold fenced code, where "Q1." or "Rubric:" is code, not a field.
+        if field == _ANSWER and _FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence and current is not None:
+            current.fields[_ANSWER].append(line)
+            continue
+
+        question = _QUESTION.match(line)
+        if question:
+            if current is not None:
+                finish(current)
+            current = _Question(number, question.group(1), question.group(2))
+            field = _QUESTION_TEXT
+            continue
+
+        label = _LABEL.match(line)
+        if label:
+            name = _field_name(label.group(1))
+            if current is None:
+                errors.append(
+                    ImportIssue(
+                        source,
+                        number,
+                        f"{_LABEL_NAMES[name]} with no question before it; "
+                        "start the card with a line like 'Q1. question'",
+                    )
+                )
+                field = None
+                continue
+            if name in current.fields:
+                errors.append(
+                    ImportIssue(
+                        source,
+                        number,
+                        f"second {_LABEL_NAMES[name]} for Q{current.number}. "
+                        f"(the first is on line {current.field_lines[name]}); merge them",
+                    )
+                )
+                field = None
+                continue
+            current.fields[name] = [label.group(2)]
+            current.field_lines[name] = number
+            field = name
+            continue
+
+        if current is None or field is None:
+            continue  # prose outside any question
+        if field == _ANSWER:
+            # The model answer runs on over paragraphs until the next field or question.
+            current.fields[_ANSWER].append(line)
+        elif not line.strip():
+            # The question, rubric and follow-ups are one paragraph each; what follows a
+            # blank line is chapter prose, not part of the card.
+            field = None
+        elif field == _QUESTION_TEXT:
+            current.question.append(line)
+        else:
+            current.fields[field].append(line)
+
+    if current is not None:
+        finish(current)
+    if errors:
+        raise DeckParseError(sorted(errors, key=lambda issue: issue.line or 0))
+    if not notes:
+        warnings.append(ImportIssue(source, None, "no 'Q1.' questions found"))
+    return ParsedDeck(source=source, format=FORMAT_NAME, notes=notes, warnings=warnings)
