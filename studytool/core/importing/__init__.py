@@ -117,6 +117,7 @@ def _parser_for(format_name: str) -> Callable[[str, str], ParsedDeck]:
 
 def parse_text(text: str, source: str, suffix: str = ".md", format_name: str | None = None) -> ParsedDeck:
     """Parse deck text; raises DeckParseError with every problem found."""
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         return ParsedDeck(
             source=source,

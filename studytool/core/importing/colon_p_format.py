@@ -1,4 +1,4 @@
-"""Flashcard notes written as ``#### Title``, ``Background context:``, ``:p question``, ``??x`` ... ``x??``.
+"""Flashcard notes: ``#### Title``, ``Background context:``, ``:p question``, ``??x`` ... ``x??``.
 
 This is the format that LLM-generated "high-quality flashcards" from books come in::
 
@@ -24,6 +24,16 @@ from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDra
 from studytool.core.models import NoteKind
 
 FORMAT_NAME = "colon-p"
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
 
 _QUESTION = re.compile(r"^\s{0,3}:p(?:\s+(.*))?$")
 _ANSWER_OPEN = re.compile(r"^\s{0,3}\?\?x(?:\s+(.*))?$")
@@ -66,7 +76,7 @@ class _Card:
 
 def parse_colon_p(text: str, source: str) -> ParsedDeck:
     """Parse ``:p``/``??x``/``x??`` flashcard notes; raise DeckParseError listing every problem."""
-    lines = text.splitlines()
+    lines = _split_lines(text)
     notes: list[NoteDraft] = []
     errors: list[ImportIssue] = []
     warnings: list[ImportIssue] = []
@@ -86,7 +96,9 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
         while answer.endswith("\n---") or answer == "---":
             answer = answer[: -len("---")].rstrip()
         if not question:
-            errors.append(ImportIssue(source, card.line, ":p has no question text; write it after ':p '"))
+            errors.append(
+                ImportIssue(source, card.line, ":p has no question text; write it after ':p '")
+            )
         elif not answer:
             errors.append(
                 ImportIssue(source, card.answer_line, "the answer between ??x and x?? is empty")

@@ -23,6 +23,16 @@ from studytool.core.models import NoteKind
 
 FORMAT_NAME = "interview-list"
 
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 _QUESTION = re.compile(r"^\s{0,3}Q(\d+)\s*[.):]\s+(\S.*)$")
 _LABEL = re.compile(
     r"^\s{0,3}(model answer|rubric|follow[- ]?ups?)\s*:\s*(.*)$",
@@ -85,7 +95,7 @@ def _items(lines: list[str]) -> list[str] | None:
 
 
 def split_rubric(lines: list[str]) -> list[str]:
-    """Rubric criteria: ``a.; b.; c.`` (or one ``-`` bullet each), trimmed, one final '.' dropped."""
+    """Rubric criteria from ``a.; b.; c.`` or ``-`` bullets, trimmed, one final '.' dropped."""
     items = _items(lines)
     if items is None:
         items = " ".join(line.strip() for line in lines).split(";")
@@ -133,7 +143,7 @@ class _Question:
 
 
 def parse_interview_list(text: str, source: str) -> ParsedDeck:
-    """Parse a ``Q1.``/``Model answer:`` interview list; raise DeckParseError listing every problem."""
+    """Parse a ``Q1.``/``Model answer:`` list; raise DeckParseError listing every problem."""
     notes: list[NoteDraft] = []
     errors: list[ImportIssue] = []
     warnings: list[ImportIssue] = []
@@ -168,7 +178,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
             )
         )
 
-    for index, line in enumerate(text.splitlines()):
+    for index, line in enumerate(_split_lines(text)):
         number = index + 1
         # A model answer may hold fenced code, where "Q1." or "Rubric:" is code, not a field.
         if field == _ANSWER and _FENCE.match(line):

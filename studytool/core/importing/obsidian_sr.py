@@ -20,23 +20,35 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from studytool.core.cloze import has_cloze, highlights_to_cloze
-from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDraft, ParsedDeck
+from studytool.core.cloze import highlights_to_cloze
+from studytool.core.importing.drafts import ImportIssue, NoteDraft, ParsedDeck
 from studytool.core.models import NoteKind
 
 FORMAT_NAME = "obsidian-sr"
 
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 _SR_COMMENT = re.compile(r"<!--SR:.*?-->")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _RULE = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
 # The plugin's deck tags: #flashcards and its nested tags; "flashcard" is accepted too.
 _DECK_TAG = re.compile(r"(?:(?<=\s)|^)#(flashcards?(?:/[\w\-]+)*)(?![\w\-/])")
 _ANY_TAG = re.compile(r"#[^\s#]+")
 _LEADING_TAGS = re.compile(r"^\s*((?:#[^\s#]+\s+)+)")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
-# Spans where "::" is not a card separator: inline code, URLs, Anki-style cloze deletions.
-_NOT_A_SEPARATOR = re.compile(r"(`+).+?\1|\b[a-zA-Z][\w+.-]*://\S+|\{\{c\d+::.*?\}\}")
+# Spans where "::" is not a card separator: URLs and Anki-style cloze deletions (inline code
+# is found separately). Bounded repeats keep the scan linear on long lines.
+_NOT_A_SEPARATOR = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://\S*|\{\{c\d+::[^{}\n]*\}\}")
+_BACKTICKS = re.compile(r"`+")
 _SEPARATOR = re.compile(r":::?")
 _HINT_OR_GROUP = re.compile(r"\{\{c(\d+)::([^{}\n]*?)\}\}(?:\^\[([^\]\n]*)\])?(?:\[\^(\d+)\])?")
 _DETECT_PRIMARY = re.compile(r"^(?:Q|C|A):\s", re.MULTILINE)
@@ -49,9 +61,43 @@ class _Line:
     code: bool  # inside (or opening/closing) a fenced code block
 
 
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Inline code spans of one line: a backtick run up to the next run of the same length."""
+    runs = [(match.start(), match.end()) for match in _BACKTICKS.finditer(text)]
+    # For each run, the index of the next run of the same length, found right to left so
+    # that the whole line is scanned once.
+    next_same: list[int | None] = [None] * len(runs)
+    seen: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        length = runs[index][1] - runs[index][0]
+        next_same[index] = seen.get(length)
+        seen[length] = index
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(runs):
+        closing = next_same[index]
+        if closing is None:
+            index += 1
+            continue
+        spans.append((runs[index][0], runs[closing][1]))
+        index = closing + 1
+    return spans
+
+
 def _mask(text: str) -> str:
     """``text`` with inline code, URLs and ``{{c1::...}}`` blanked, positions unchanged."""
-    return _NOT_A_SEPARATOR.sub(lambda match: " " * len(match.group(0)), text)
+    if "`" in text:
+        parts: list[str] = []
+        position = 0
+        for start, end in _code_spans(text):
+            parts.append(text[position:start])
+            parts.append(" " * (end - start))
+            position = end
+        parts.append(text[position:])
+        text = "".join(parts)
+    if "://" in text or "{{" in text:
+        text = _NOT_A_SEPARATOR.sub(lambda match: " " * len(match.group(0)), text)
+    return text
 
 
 def _find_separator(text: str) -> tuple[int, int] | None:
@@ -129,7 +175,11 @@ def _blocks(lines: list[str], start: int) -> list[tuple[list[str], list[_Line]]]
         fence = _FENCE.match(text)
         if in_fence:
             current.append(_Line(index + 1, text, True))
-            if fence and fence.group(1)[0] == fence_marker[0] and len(fence.group(1)) >= len(fence_marker):
+            if (
+                fence
+                and fence.group(1)[0] == fence_marker[0]
+                and len(fence.group(1)) >= len(fence_marker)
+            ):
                 in_fence = False
             continue
         if fence:
@@ -140,9 +190,10 @@ def _blocks(lines: list[str], start: int) -> list[tuple[list[str], list[_Line]]]
         if heading and not _is_tag_line(text):
             close()
             level = len(heading.group(1))
-            headings = [(lvl, title) for lvl, title in headings if lvl < level]
-            if heading.group(2):
-                headings.append((level, heading.group(2)))
+            title = (heading.group(2) or "").strip().rstrip("#").strip()
+            headings = [(lvl, name) for lvl, name in headings if lvl < level]
+            if title:
+                headings.append((level, title))
             continue
         if not text.strip() or _RULE.match(text):
             close()
@@ -160,6 +211,8 @@ class _Parser:
         self.current_tags = list(file_tags)
         self.notes: list[NoteDraft] = []
         self.warnings: list[ImportIssue] = []
+        # The deck tags in effect when the first card was read: the file's deck.
+        self.first_deck_tags: list[str] | None = None
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(ImportIssue(self.source, line, message))
@@ -167,6 +220,8 @@ class _Parser:
     def add(
         self, kind: NoteKind, question: str, answer: str, tags: list[str], context: str, line: int
     ) -> None:
+        if self.first_deck_tags is None:
+            self.first_deck_tags = list(self.current_tags)
         self.notes.append(
             NoteDraft(
                 kind=kind,
@@ -189,7 +244,8 @@ class _Parser:
             if stripped in ("?", "??"):
                 self.multi_line(pending, lines[position + 1 :], line, context)
                 return
-            if _is_tag_line(stripped) and not pending:
+            if _is_tag_line(stripped):
+                # A line of tags only marks the deck of the cards after it.
                 tags = _deck_tags(stripped)
                 if tags:
                     self.current_tags = tags
@@ -209,24 +265,27 @@ class _Parser:
         question = _BULLET.sub("", question, count=1).strip()
         answer = line.text[start + length :].strip()
         if not question or not answer:
-            self.warn(line.number, f"'{'::' if length == 2 else ':::'}' card with an empty side is ignored")
+            self.warn(
+                line.number,
+                f"'{'::' if length == 2 else ':::'}' card with an empty side is ignored",
+            )
             return
         kind = NoteKind.REVERSED if length == 3 else NoteKind.BASIC
         self.add(kind, question, answer, tags, context, line.number)
 
-    def multi_line(self, question: list[_Line], answer: list[_Line], separator: _Line, context: str) -> None:
+    def multi_line(
+        self, question: list[_Line], answer: list[_Line], separator: _Line, context: str
+    ) -> None:
         mark = separator.text.strip()
-        # Tag-only lines at the top of the paragraph mark the deck; they are not question text.
-        while question and not question[0].code and _is_tag_line(question[0].text):
-            tags = _deck_tags(question[0].text)
-            if tags:
-                self.current_tags = tags
-            question = question[1:]
         if not question:
-            self.warn(separator.number, f"'{mark}' with no question lines directly above it is ignored")
+            self.warn(
+                separator.number, f"'{mark}' with no question lines directly above it is ignored"
+            )
             return
         if not answer:
-            self.warn(separator.number, f"'{mark}' with no answer lines directly below it is ignored")
+            self.warn(
+                separator.number, f"'{mark}' with no answer lines directly below it is ignored"
+            )
             return
         tags, first = _split_leading_tags(question[0].text)
         text = "\n".join([first, *(line.text for line in question[1:])]).strip()
@@ -238,9 +297,9 @@ class _Parser:
         """A paragraph that is not a Q&A card: a cloze card if it has highlights, else notes."""
         if not lines:
             return
-        tags, first = _split_leading_tags(lines[0].text)
-        text = "\n".join([first, *(line.text for line in lines[1:])]).strip()
-        cloze = _to_cloze(text, lines)
+        tags, first = _split_leading_tags(lines[0].text) if not lines[0].code else ([], "")
+        texts = [first if index == 0 and tags else line.text for index, line in enumerate(lines)]
+        cloze = _to_cloze(texts, [line.code for line in lines])
         if cloze is None:
             # Plain prose; a deck tag in it still applies to the cards that follow.
             for line in lines:
@@ -255,40 +314,36 @@ class _Parser:
         self.add(NoteKind.CLOZE, question, "", tags, context, lines[0].number)
 
 
-def _to_cloze(text: str, lines: list[_Line]) -> tuple[str, str] | None:
-    """``text`` with ``==highlights==`` as ``{{cN::...}}`` deletions and a warning, or None.
+def _to_cloze(texts: list[str], code: list[bool]) -> tuple[str, str] | None:
+    """The paragraph with ``==highlights==`` as ``{{cN::...}}`` deletions and a warning, or None.
 
     Fenced code is set aside first: ``a == b == c`` in code is not a deletion, and
     ``highlights_to_cloze`` only knows about inline code.
     """
-    if "==" not in text:
-        return None
     code_blocks: list[str] = []
-    if any(line.code for line in lines):
-        kept: list[str] = []
-        block: list[str] = []
-        for line in lines:
-            if line.code:
-                block.append(line.text)
-                continue
-            if block:
-                kept.append(f"\ue000{len(code_blocks)}\ue001")
-                code_blocks.append("\n".join(block))
-                block = []
-            kept.append(line.text)
+    kept: list[str] = []
+    block: list[str] = []
+    for text, is_code in zip(texts, code, strict=True):
+        if is_code:
+            block.append(text)
+            continue
         if block:
             kept.append(f"\ue000{len(code_blocks)}\ue001")
             code_blocks.append("\n".join(block))
-        # The first line may have lost leading tags; use the caller's text for it.
-        kept[0] = text.split("\n", 1)[0] if not lines[0].code else kept[0]
-        text = "\n".join(kept)
-    had_cloze = has_cloze(text)
+            block = []
+        kept.append(text)
+    if block:
+        kept.append(f"\ue000{len(code_blocks)}\ue001")
+        code_blocks.append("\n".join(block))
+    text = "\n".join(kept).strip()
+    if "==" not in text:
+        return None
     converted = highlights_to_cloze(text)
-    if converted == text or (had_cloze and converted.count("{{c") == text.count("{{c")):
+    if converted == text:
         return None
     converted, problem = _hints_and_groups(converted)
-    for index, block_text in enumerate(code_blocks):
-        converted = converted.replace(f"\ue000{index}\ue001", block_text)
+    for index, code_text in enumerate(code_blocks):
+        converted = converted.replace(f"\ue000{index}\ue001", code_text)
     return converted, problem
 
 
@@ -320,7 +375,7 @@ def looks_like_obsidian(text: str) -> bool:
         return True
     if _DETECT_PRIMARY.search(text):
         return False
-    lines = text.splitlines()
+    lines = _split_lines(text)
     start, _ = _frontmatter(lines)
     for _, block in _blocks(lines, start):
         for position, line in enumerate(block):
@@ -341,26 +396,20 @@ def looks_like_obsidian(text: str) -> bool:
 
 def parse_obsidian(text: str, source: str) -> ParsedDeck:
     """Parse Obsidian Spaced Repetition notes; broken cards become warnings, never errors."""
-    lines = text.splitlines()
+    lines = _split_lines(text)
     start, file_tags = _frontmatter(lines)
     parser = _Parser(source, file_tags)
-    first_card_tags: list[str] | None = None
     for headings, block in _blocks(lines, start):
         parser.block(headings, block)
-        if first_card_tags is None and parser.notes:
-            first_card_tags = parser.notes[0].tags
     if not parser.notes:
         parser.warnings.append(
             ImportIssue(source, None, "no flashcards found (question::answer, ?, or ==cloze==)")
         )
-    deck_tags = list(dict.fromkeys([*file_tags, *(first_card_tags or [])]))
-    try:
-        return ParsedDeck(
-            source=source,
-            format=FORMAT_NAME,
-            notes=parser.notes,
-            tags=deck_tags,
-            warnings=parser.warnings,
-        )
-    except Exception as exc:  # pragma: no cover - ParsedDeck holds plain data
-        raise DeckParseError([ImportIssue(source, None, str(exc))]) from exc
+    deck_tags = parser.first_deck_tags if parser.first_deck_tags is not None else file_tags
+    return ParsedDeck(
+        source=source,
+        format=FORMAT_NAME,
+        notes=parser.notes,
+        tags=list(dict.fromkeys(deck_tags)),
+        warnings=parser.warnings,
+    )

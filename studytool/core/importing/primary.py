@@ -7,6 +7,7 @@ the author's raw markdown. See docs/deck-format.md for the format itself.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 import tomllib
@@ -60,10 +61,16 @@ class _CardBlock:
     fields: dict[str, list[_FieldValue]] = field(default_factory=dict)
 
 
+@functools.cache
+def _markdown_parser() -> MarkdownIt:
+    # Built once: constructing a parser costs more than parsing a typical deck.
+    return MarkdownIt("commonmark")
+
+
 def _code_line_numbers(text: str) -> set[int]:
     """0-based numbers of lines inside fenced or indented code blocks."""
     inside: set[int] = set()
-    for token in MarkdownIt("commonmark").parse(text):
+    for token in _markdown_parser().parse(text):
         if token.type in ("fence", "code_block") and token.map:
             start, end = token.map
             # The fence lines themselves are code too, not field markers.
@@ -92,7 +99,8 @@ def _split_front_matter(lines: list[str], source: str) -> tuple[dict[str, object
         if fence == "---" and not re.search(r"^\s*\w+\s*=", body, re.MULTILINE):
             return {}, 0, []  # a YAML block or a plain separator pair: not ours to read
         match = re.search(r"line (\d+)", str(exc))
-        line = first + 1 + int(match.group(1)) if match else first + 1
+        # tomllib counts lines within the front matter; "end of document" means the closing fence.
+        line = first + 1 + int(match.group(1)) if match else closing + 1
         return {}, closing + 1, [ImportIssue(source, line, f"front matter is not valid TOML: {exc}")]
     issues = [
         ImportIssue(source, first + 1, f"unknown front matter key {key!r} ignored (known: {', '.join(sorted(_FRONT_MATTER_KEYS))})")

@@ -1,0 +1,328 @@
+"""The ``studytool`` command line: a thin layer over ``studytool.core``.
+
+With no subcommand it starts studying on the bundled decks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from studytool import __version__, paths
+from studytool.core.store import Store, StoreError, describe_url, open_store
+from studytool.core.text_safety import inert
+
+
+class Context:
+    def __init__(self, db: str | None, bundled: bool) -> None:
+        self.db = db
+        self.bundled = bundled
+
+    @contextmanager
+    def store(self, *, with_bundled: bool = True) -> Iterator[Store]:
+        try:
+            store = open_store(self.db)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            if with_bundled and self.bundled:
+                _import_bundled(store)
+            yield store
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            store.close()
+
+
+def _import_bundled(store: Store) -> None:
+    from studytool.core.bundled import ensure_bundled_decks
+
+    result = ensure_bundled_decks(store)
+    if result is None:
+        return
+    changed = [report for report in result.reports if report.changed]
+    if changed:
+        click.echo(
+            "Bundled decks updated: " + "; ".join(f"{r.deck}: {r.summary()}" for r in changed),
+            err=True,
+        )
+    for issue in result.errors:
+        click.echo(f"warning: bundled deck not imported: {issue}", err=True)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar=paths.DB_ENV,
+    help=f"Database: a SQLAlchemy URL or a file path (default: {paths.default_db_path()}; env {paths.DB_ENV}).",
+)
+@click.option(
+    "--no-bundled-decks",
+    is_flag=True,
+    envvar="STUDYTOOL_NO_BUNDLED_DECKS",
+    help="Do not import or refresh the decks shipped with studytool.",
+)
+@click.version_option(__version__, prog_name="studytool")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, no_bundled_decks: bool) -> None:
+    """Spaced-repetition study for AI-engineering interviews.
+
+    Run without a command to start reviewing.
+    """
+    ctx.obj = Context(db, bundled=not no_bundled_decks)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(review, deck=(), plain=True)
+
+
+@main.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--deck", "deck_name", metavar="NAME", help="Put every card into this deck (default: each file's own deck).")
+@click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
+@click.option("--prune", is_flag=True, help="Delete cards that are gone from the files (default: suspend them).")
+@pass_context
+def import_command(obj: Context, sources: tuple[Path, ...], deck_name: str | None, dry_run: bool, prune: bool) -> None:
+    """Import deck files or folders (markdown, Obsidian, flashcard notes, Anki text exports)."""
+    from studytool.core.importing import DeckParseError, find_deck_files, parse_file
+    from studytool.core.importing.sync import sync_deck
+
+    missing = [str(source) for source in sources if not source.exists()]
+    if missing:
+        raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
+    failed = 0
+    totals = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+    with obj.store(with_bundled=False) as store:
+        files = list(find_deck_files(sources))
+        if not files:
+            raise click.ClickException("no deck files found (looked for .md, .markdown, .txt, .tsv, .csv)")
+        if prune and not dry_run:
+            backup = store.backup("before-prune")
+            if backup:
+                click.echo(f"Backed up the database to {backup}")
+        show_progress = len(files) > 20
+        for index, path in enumerate(files, 1):
+            if show_progress and index % 100 == 0:
+                click.echo(f"… {index}/{len(files)} files", err=True)
+            try:
+                parsed = parse_file(path)
+            except DeckParseError as exc:
+                failed += 1
+                for issue in exc.issues:
+                    click.echo(f"error: {inert(str(issue))}", err=True)
+                click.echo(f"{path}: not imported (fix the errors above; nothing from this file was stored)", err=True)
+                continue
+            for warning in parsed.warnings:
+                click.echo(f"warning: {inert(str(warning))}", err=True)
+            if not parsed.notes:
+                continue
+            report = sync_deck(store, parsed, deck_name, prune=prune, dry_run=dry_run)
+            totals["added"] += len(report.added)
+            totals["updated"] += len(report.updated)
+            totals["unchanged"] += report.unchanged
+            totals["removed"] += len(report.removed)
+            prefix = "would import" if dry_run else "imported"
+            click.echo(f"{path}: {prefix} into {inert(report.deck)!r} ({report.format}): {report.summary()}")
+            if dry_run or len(files) == 1:
+                for draft in report.added:
+                    click.echo(f"  + {_one_line(draft.question)}")
+                for draft in report.updated:
+                    click.echo(f"  ~ {_one_line(draft.question)}")
+                for key in report.removed:
+                    click.echo(f"  - {key}")
+    if len(files) > 1:
+        verb = "Would change" if dry_run else "Done"
+        click.echo(
+            f"{verb}: {len(files) - failed} of {len(files)} files; {totals['added']} added, {totals['updated']} updated, "
+            f"{totals['unchanged']} unchanged, {totals['removed']} removed."
+        )
+    if failed:
+        sys.exit(1)
+
+
+def _one_line(text: str, width: int = 70) -> str:
+    line = " ".join(inert(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@main.command()
+@pass_context
+def decks(obj: Context) -> None:
+    """List decks with their cards, new, learning and due today."""
+    from studytool.core.models import utcnow
+    from studytool.core.stats import deck_counts
+
+    with obj.store() as store:
+        settings = store.load_settings()
+        rows = deck_counts(store, utcnow(), settings.day_starts_at_hour)
+    if not rows:
+        click.echo("No decks yet. Import some with `studytool import PATH`.")
+        return
+    width = max(len("Deck"), *(len(row.name) for row in rows))
+    click.echo(f"{'Deck':<{width}}  {'cards':>6}  {'new':>5}  {'learn':>5}  {'due':>5}  {'susp':>5}")
+    for row in rows:
+        click.echo(
+            f"{inert(row.name):<{width}}  {row.cards:>6}  {row.new:>5}  {row.learning:>5}  {row.due:>5}  {row.suspended:>5}"
+        )
+
+
+@main.command()
+@click.option("--deck", multiple=True, metavar="NAME", help="Review only this deck (repeatable).")
+@click.option("--plain", is_flag=True, help="Line-based review on standard input/output (scriptable).")
+@pass_context
+def review(obj: Context, deck: tuple[str, ...], plain: bool) -> None:
+    """Review due and new cards (line-based with --plain)."""
+    from studytool.core.study import StudyError, StudySession
+    from studytool.plain_review import PlainReview
+
+    with obj.store() as store:
+        try:
+            session = StudySession(store, list(deck) or None)
+        except StudyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        PlainReview(session, sys.stdin, sys.stdout).run()
+
+
+@main.command()
+@click.option("--deck", multiple=True, metavar="NAME", help="Only this deck (repeatable).")
+@pass_context
+def stats(obj: Context, deck: tuple[str, ...]) -> None:
+    """Reviews today, retention, streak and the week's forecast."""
+    from sqlalchemy import select
+
+    from studytool.core.models import Deck, utcnow
+    from studytool.core.stats import review_stats
+
+    with obj.store() as store:
+        settings = store.load_settings()
+        deck_ids = None
+        if deck:
+            with store.session() as session:
+                deck_ids = list(session.scalars(select(Deck.id).where(Deck.name.in_(deck))))  # type: ignore[attr-defined]
+            if len(deck_ids) != len(set(deck)):
+                raise click.ClickException("unknown deck name; `studytool decks` lists them")
+        figures = review_stats(store, utcnow(), settings.day_starts_at_hour, deck_ids)
+    click.echo(f"Today: {figures.reviews_today} reviews in {figures.minutes_today:.1f} min")
+    if figures.ratings_today:
+        names = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+        click.echo("  " + ", ".join(f"{names[r]} {n}" for r, n in sorted(figures.ratings_today.items())))
+    click.echo(f"All time: {figures.reviews_total} reviews; streak {figures.streak_days} day(s)")
+    if figures.true_retention is None:
+        click.echo("True retention (30 days): no review-state cards answered yet")
+    else:
+        click.echo(
+            f"True retention (30 days): {figures.true_retention:.1%} of {figures.retention_sample} reviews "
+            f"(target {settings.desired_retention:.0%})"
+        )
+    click.echo("Due forecast: " + ", ".join(f"{day} {count}" for day, count in figures.forecast))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "apkg"]), required=True)
+@click.option("--deck", multiple=True, metavar="NAME", help="Only this deck (repeatable; default all).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Output file (json, apkg) or folder (markdown).")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@pass_context
+def export(obj: Context, fmt: str, deck: tuple[str, ...], output: Path | None, overwrite: bool) -> None:
+    """Export decks as markdown (primary format), JSON (full backup) or an Anki .apkg."""
+    from studytool.core import export as exporting
+
+    deck_names = list(deck) or None
+    with obj.store() as store:
+        try:
+            if fmt == "markdown":
+                written = exporting.export_markdown(store, deck_names, output or Path("studytool-export"), overwrite=overwrite)
+            elif fmt == "json":
+                target = output or Path("studytool-export.json")
+                _refuse_overwrite(target, overwrite)
+                written = [exporting.export_json(store, deck_names, target)]
+            else:
+                target = output or Path("studytool-export.apkg")
+                _refuse_overwrite(target, overwrite)
+                written = [exporting.export_apkg(store, deck_names, target)]
+        except (exporting.ExportError, FileExistsError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+def _refuse_overwrite(target: Path, overwrite: bool) -> None:
+    if target.exists() and not overwrite:
+        raise click.ClickException(f"{target} exists; pass --overwrite to replace it or -o to choose another file")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the fitted parameters without saving them.")
+@pass_context
+def optimize(obj: Context, dry_run: bool) -> None:
+    """Fit FSRS parameters to your own review history."""
+    from studytool.core.optimize import NotEnoughReviews, optimize_parameters
+
+    with obj.store(with_bundled=False) as store:
+        try:
+            click.echo("Fitting FSRS parameters to your reviews (this can take a minute)…", err=True)
+            result = optimize_parameters(store)
+        except NotEnoughReviews as exc:
+            click.echo(str(exc))
+            return
+        click.echo(f"Fitted on {result.reviews_used} reviews of {result.cards_used} cards:")
+        click.echo("  " + ", ".join(f"{p:.4f}" for p in result.parameters))
+        if dry_run:
+            click.echo("Not saved (--dry-run).")
+            return
+        settings = store.load_settings()
+        store.save_settings(settings.replace(fsrs_parameters=result.parameters))
+        click.echo("Saved: future reviews are scheduled with these parameters.")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.argument("value", required=False)
+@click.option("--reset", is_flag=True, help="Put NAME (or every setting) back to its default.")
+@pass_context
+def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> None:
+    """Show settings, or set one: `studytool settings new_cards_per_day 30`."""
+    import dataclasses
+
+    from studytool.config import SettingError, Settings, parse_setting, setting_names
+
+    with obj.store(with_bundled=False) as store:
+        current = store.load_settings()
+        try:
+            if reset:
+                if name and name not in setting_names():
+                    raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
+                updated = current.replace(**{name: getattr(Settings(), name)}) if name else Settings()
+                store.save_settings(updated)
+                current = updated
+            elif name and value is not None:
+                updated = current.replace(**{name: parse_setting(name, value)})
+                store.save_settings(updated)
+                current = updated
+            elif name and name not in setting_names():
+                raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
+        except SettingError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for field in dataclasses.fields(current):
+        if name and field.name != name:
+            continue
+        shown = getattr(current, field.name)
+        click.echo(f"{field.name} = {json.dumps(list(shown) if isinstance(shown, tuple) else shown)}")
+
+
+@main.command()
+@pass_context
+def where(obj: Context) -> None:
+    """Show where studytool keeps its database, cache and backups."""
+    click.echo(f"database: {describe_url(paths.resolve_db_url(obj.db))}")
+    click.echo(f"cache:    {paths.cache_dir()}")
+    click.echo(f"backups:  {paths.backups_dir()}")
+    bundled = paths.bundled_decks_dir()
+    click.echo(f"bundled decks: {bundled if bundled else '(none)'}")

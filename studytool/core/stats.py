@@ -1,0 +1,117 @@
+"""Figures about decks and reviews for ``studytool decks``/``stats`` and the stats screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+
+from studytool.core.models import Card, Deck, Note, ReviewLog
+from studytool.core.store import Store
+from studytool.core.study import study_day_bounds
+
+
+@dataclass(frozen=True)
+class DeckCounts:
+    name: str
+    description: str
+    cards: int
+    new: int
+    learning: int
+    due: int
+    suspended: int
+
+
+def deck_counts(store: Store, now: datetime, day_starts_at_hour: int = 4) -> list[DeckCounts]:
+    """Per deck: all cards, new, in learning, due today (reviews + learning), suspended."""
+    _, day_end = study_day_bounds(now, day_starts_at_hour)
+    active = Card.suspended == False  # noqa: E712
+    query = (
+        select(
+            Deck.name,
+            Deck.description,
+            func.count(Card.id),
+            func.sum(case((active & (Card.reps == 0), 1), else_=0)),
+            func.sum(case((active & (Card.reps > 0) & (Card.state != 2), 1), else_=0)),
+            func.sum(case((active & (Card.reps > 0) & (Card.due < day_end), 1), else_=0)),
+            func.sum(case((Card.suspended == True, 1), else_=0)),  # noqa: E712
+        )
+        .select_from(Deck)
+        .outerjoin(Note, Note.deck_id == Deck.id)
+        .outerjoin(Card, Card.note_id == Note.id)
+        .group_by(Deck.id)
+        .order_by(Deck.name)
+    )
+    with store.session() as session:
+        return [
+            DeckCounts(name, description or "", cards or 0, new or 0, learning or 0, due or 0, suspended or 0)
+            for name, description, cards, new, learning, due, suspended in session.execute(query)
+        ]
+
+
+@dataclass(frozen=True)
+class ReviewStats:
+    reviews_today: int
+    minutes_today: float
+    reviews_total: int
+    true_retention: float | None  # share of review-state cards recalled, last 30 days
+    retention_sample: int
+    streak_days: int
+    forecast: list[tuple[str, int]]  # (day, cards due), next 7 days
+    ratings_today: dict[int, int]
+
+
+def review_stats(store: Store, now: datetime, day_starts_at_hour: int = 4, deck_ids: list[int] | None = None) -> ReviewStats:
+    day_start, day_end = study_day_bounds(now, day_starts_at_hour)
+    log_filter = []
+    card_filter = [Card.suspended == False]  # noqa: E712
+    if deck_ids is not None:
+        in_decks = Card.note_id.in_(select(Note.id).where(Note.deck_id.in_(deck_ids)))  # type: ignore[attr-defined]
+        log_filter.append(ReviewLog.card_id.in_(select(Card.id).where(in_decks)))  # type: ignore[attr-defined]
+        card_filter.append(in_decks)
+    with store.session() as session:
+        today = session.execute(
+            select(ReviewLog.rating, func.count(), func.coalesce(func.sum(ReviewLog.duration_ms), 0))
+            .where(ReviewLog.reviewed_at >= day_start, *log_filter)
+            .group_by(ReviewLog.rating)
+        ).all()
+        total = session.scalar(select(func.count()).select_from(ReviewLog).where(*log_filter)) or 0
+        window_start = now - timedelta(days=30)
+        recalled, sample = session.execute(
+            select(func.sum(case((ReviewLog.rating > 1, 1), else_=0)), func.count()).where(
+                ReviewLog.state_before == 2, ReviewLog.reviewed_at >= window_start, *log_filter
+            )
+        ).one()
+        review_times = session.scalars(
+            select(ReviewLog.reviewed_at).where(ReviewLog.reviewed_at >= now - timedelta(days=366), *log_filter)
+        ).all()
+        forecast: list[tuple[str, int]] = []
+        for offset in range(7):
+            start = day_start + timedelta(days=offset)
+            end = day_end + timedelta(days=offset)
+            lower = Card.due >= start if offset else Card.due < end  # today includes overdue cards
+            count = session.scalar(select(func.count()).select_from(Card).where(Card.reps > 0, lower, Card.due < end, *card_filter))
+            label = "today" if offset == 0 else start.astimezone().strftime("%a %d %b")
+            forecast.append((label, count or 0))
+
+    days_with_reviews = {
+        (moment - timedelta(hours=day_starts_at_hour)).astimezone().date() for moment in review_times
+    }
+    streak = 0
+    day = (now - timedelta(hours=day_starts_at_hour)).astimezone().date()
+    if day not in days_with_reviews:
+        day -= timedelta(days=1)  # a streak is not broken until today is over
+    while day in days_with_reviews:
+        streak += 1
+        day -= timedelta(days=1)
+    return ReviewStats(
+        reviews_today=sum(count for _, count, _ in today),
+        minutes_today=sum(ms for _, _, ms in today) / 60000,
+        reviews_total=total,
+        true_retention=(recalled / sample) if sample else None,
+        retention_sample=sample or 0,
+        streak_days=streak,
+        forecast=forecast,
+        ratings_today={rating: count for rating, count, _ in today},
+    )
