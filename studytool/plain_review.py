@@ -39,7 +39,7 @@ class PlainReview:
         self.stdin = stdin
         self.stdout = stdout
         self.clock = clock
-        self.ratings: Counter[Rating] = Counter()
+        self.rated: list[Rating] = []  # in order, so that undo can take the last one back
         self.started = time.monotonic()
 
     def say(self, text: str = "") -> None:
@@ -66,7 +66,7 @@ class PlainReview:
         except _EndOfInput:
             self.say("")
         self._summary()
-        return sum(self.ratings.values())
+        return len(self.rated)
 
     def _review_one(self, card: QueuedCard) -> QueuedCard | None:
         shown_at = time.monotonic()
@@ -96,7 +96,7 @@ class PlainReview:
                     duration_ms=int((time.monotonic() - shown_at) * 1000),
                     typed_answer=typed or None,
                 )
-                self.ratings[rating] += 1
+                self.rated.append(rating)
                 leech = " It has lapsed too often: tagged leech and suspended." if result.became_leech else ""
                 self.say(f"Saved: {rating.label}, next in {format_interval(result.interval)}.{leech}")
                 return self.session.next_card(self.clock())
@@ -106,6 +106,8 @@ class PlainReview:
                 except StudyError as exc:
                     self.say(str(exc))
                     continue
+                if self.rated:
+                    self.rated.pop()
                 self.say("Undone: the previous card comes back.")
                 return previous
             if command == "b":
@@ -133,10 +135,11 @@ class PlainReview:
             lines.append(line)
 
     def _summary(self) -> None:
-        reviewed = sum(self.ratings.values())
+        reviewed = len(self.rated)
+        counts = Counter(self.rated)
         minutes = (time.monotonic() - self.started) / 60
         if reviewed:
-            spread = ", ".join(f"{r.label} {self.ratings[r]}" for r in Rating if self.ratings[r])
+            spread = ", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r])
             self.say(f"Reviewed {reviewed} card{'s' if reviewed != 1 else ''} in {minutes:.1f} min ({spread}).")
         next_card = self.session.next_card(self.clock())
         self.say("Nothing more due today. Well done." if next_card is None else "Cards are still waiting; run again to continue.")
