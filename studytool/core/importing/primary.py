@@ -28,9 +28,12 @@ from studytool.core.models import NoteKind
 FORMAT_NAME = "primary"
 
 _CONTENT_FIELD = re.compile(r"^([QACRHF]):(?:\s|$)(.*)$")
-_META_FIELD = re.compile(r"^(id|tags|demo|kind|context):(?:\s|$)(.*)$", re.IGNORECASE)
-_SEPARATOR = re.compile(r"^ {0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
-_ATX_HEADING = re.compile(r"^ {0,3}#{1,6}(?:\s|$)")
+# Lower case only: "Context: ..." or "Tags: ..." inside an answer is prose, not a field.
+_META_FIELD = re.compile(r"^(id|tags|demo|kind|context):(?:\s|$)(.*)$")
+# Separators and headings count only at the start of a line, so that an indented line can
+# carry them inside a field's text.
+_SEPARATOR = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})\s*$")
+_ATX_HEADING = re.compile(r"^#{1,6}(?:\s|$)")
 _BULLET = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(.*)$")
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 _FRONT_MATTER_KEYS = {"name", "description", "tags", "kind"}
@@ -180,7 +183,7 @@ def parse_primary(text: str, source: str) -> ParsedDeck:
             if content or meta:
                 match = content or meta
                 assert match is not None
-                name = match.group(1) if content else match.group(1).lower()
+                name = match.group(1)
                 if name in ("Q", "C"):
                     current = _CardBlock(line=number)
                     blocks.append(current)
