@@ -85,11 +85,22 @@ def main(ctx: click.Context, db: str | None, no_bundled_decks: bool) -> None:
 
 @main.command("import")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--deck", "deck_name", metavar="NAME", help="Put every card into this deck (default: each file's own deck).")
+@click.option(
+    "--deck",
+    "deck_name",
+    metavar="NAME",
+    help="Put every card into this deck (default: each file's own deck).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
-@click.option("--prune", is_flag=True, help="Delete cards that are gone from the files (default: suspend them).")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete cards that are gone from the files (default: suspend them).",
+)
 @pass_context
-def import_command(obj: Context, sources: tuple[Path, ...], deck_name: str | None, dry_run: bool, prune: bool) -> None:
+def import_command(
+    obj: Context, sources: tuple[Path, ...], deck_name: str | None, dry_run: bool, prune: bool
+) -> None:
     """Import deck files or folders (markdown, Obsidian, flashcard notes, Anki text exports)."""
     from studytool.core.importing import DeckParseError, find_deck_files, parse_file
     from studytool.core.importing.sync import sync_deck
@@ -102,7 +113,9 @@ def import_command(obj: Context, sources: tuple[Path, ...], deck_name: str | Non
     with obj.store(with_bundled=False) as store:
         files = list(find_deck_files(sources))
         if not files:
-            raise click.ClickException("no deck files found (looked for .md, .markdown, .txt, .tsv, .csv)")
+            raise click.ClickException(
+                "no deck files found (looked for .md, .markdown, .txt, .tsv, .csv)"
+            )
         if prune and not dry_run:
             backup = store.backup("before-prune")
             if backup:
@@ -117,7 +130,10 @@ def import_command(obj: Context, sources: tuple[Path, ...], deck_name: str | Non
                 failed += 1
                 for issue in exc.issues:
                     click.echo(f"error: {inert(str(issue))}", err=True)
-                click.echo(f"{path}: not imported (fix the errors above; nothing from this file was stored)", err=True)
+                click.echo(
+                    f"{path}: not imported (fix the errors above; nothing from this file was stored)",
+                    err=True,
+                )
                 continue
             for warning in parsed.warnings:
                 click.echo(f"warning: {inert(str(warning))}", err=True)
@@ -129,7 +145,9 @@ def import_command(obj: Context, sources: tuple[Path, ...], deck_name: str | Non
             totals["unchanged"] += report.unchanged
             totals["removed"] += len(report.removed)
             prefix = "would import" if dry_run else "imported"
-            click.echo(f"{path}: {prefix} into {inert(report.deck)!r} ({report.format}): {report.summary()}")
+            click.echo(
+                f"{path}: {prefix} into {inert(report.deck)!r} ({report.format}): {report.summary()}"
+            )
             if dry_run or len(files) == 1:
                 for draft in report.added:
                     click.echo(f"  + {_one_line(draft.question)}")
@@ -166,7 +184,9 @@ def decks(obj: Context) -> None:
         click.echo("No decks yet. Import some with `studytool import PATH`.")
         return
     width = max(len("Deck"), *(len(row.name) for row in rows))
-    click.echo(f"{'Deck':<{width}}  {'cards':>6}  {'new':>5}  {'learn':>5}  {'due':>5}  {'susp':>5}")
+    click.echo(
+        f"{'Deck':<{width}}  {'cards':>6}  {'new':>5}  {'learn':>5}  {'due':>5}  {'susp':>5}"
+    )
     for row in rows:
         click.echo(
             f"{inert(row.name):<{width}}  {row.cards:>6}  {row.new:>5}  {row.learning:>5}  {row.due:>5}  {row.suspended:>5}"
@@ -175,7 +195,9 @@ def decks(obj: Context) -> None:
 
 @main.command()
 @click.option("--deck", multiple=True, metavar="NAME", help="Review only this deck (repeatable).")
-@click.option("--plain", is_flag=True, help="Line-based review on standard input/output (scriptable).")
+@click.option(
+    "--plain", is_flag=True, help="Line-based review on standard input/output (scriptable)."
+)
 @pass_context
 def review(obj: Context, deck: tuple[str, ...], plain: bool) -> None:
     """Review due and new cards (line-based with --plain)."""
@@ -212,7 +234,9 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
     click.echo(f"Today: {figures.reviews_today} reviews in {figures.minutes_today:.1f} min")
     if figures.ratings_today:
         names = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
-        click.echo("  " + ", ".join(f"{names[r]} {n}" for r, n in sorted(figures.ratings_today.items())))
+        click.echo(
+            "  " + ", ".join(f"{names[r]} {n}" for r, n in sorted(figures.ratings_today.items()))
+        )
     click.echo(f"All time: {figures.reviews_total} reviews; streak {figures.streak_days} day(s)")
     if figures.true_retention is None:
         click.echo("True retention (30 days): no review-state cards answered yet")
@@ -226,11 +250,20 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "apkg"]), required=True)
-@click.option("--deck", multiple=True, metavar="NAME", help="Only this deck (repeatable; default all).")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Output file (json, apkg) or folder (markdown).")
+@click.option(
+    "--deck", multiple=True, metavar="NAME", help="Only this deck (repeatable; default all)."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Output file (json, apkg) or folder (markdown).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @pass_context
-def export(obj: Context, fmt: str, deck: tuple[str, ...], output: Path | None, overwrite: bool) -> None:
+def export(
+    obj: Context, fmt: str, deck: tuple[str, ...], output: Path | None, overwrite: bool
+) -> None:
     """Export decks as markdown (primary format), JSON (full backup) or an Anki .apkg."""
     from studytool.core import export as exporting
 
@@ -238,24 +271,19 @@ def export(obj: Context, fmt: str, deck: tuple[str, ...], output: Path | None, o
     with obj.store() as store:
         try:
             if fmt == "markdown":
-                written = exporting.export_markdown(store, deck_names, output or Path("studytool-export"), overwrite=overwrite)
+                written = exporting.export_markdown(
+                    store, deck_names, output or Path("studytool-export"), overwrite=overwrite
+                )
             elif fmt == "json":
                 target = output or Path("studytool-export.json")
-                _refuse_overwrite(target, overwrite)
-                written = [exporting.export_json(store, deck_names, target)]
+                written = [exporting.export_json(store, deck_names, target, overwrite=overwrite)]
             else:
                 target = output or Path("studytool-export.apkg")
-                _refuse_overwrite(target, overwrite)
-                written = [exporting.export_apkg(store, deck_names, target)]
+                written = [exporting.export_apkg(store, deck_names, target, overwrite=overwrite)]
         except (exporting.ExportError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from exc
     for path in written:
         click.echo(f"wrote {path}")
-
-
-def _refuse_overwrite(target: Path, overwrite: bool) -> None:
-    if target.exists() and not overwrite:
-        raise click.ClickException(f"{target} exists; pass --overwrite to replace it or -o to choose another file")
 
 
 @main.command()
@@ -267,7 +295,9 @@ def optimize(obj: Context, dry_run: bool) -> None:
 
     with obj.store(with_bundled=False) as store:
         try:
-            click.echo("Fitting FSRS parameters to your reviews (this can take a minute)…", err=True)
+            click.echo(
+                "Fitting FSRS parameters to your reviews (this can take a minute)…", err=True
+            )
             result = optimize_parameters(store)
         except NotEnoughReviews as exc:
             click.echo(str(exc))
@@ -298,8 +328,12 @@ def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> 
         try:
             if reset:
                 if name and name not in setting_names():
-                    raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
-                updated = current.replace(**{name: getattr(Settings(), name)}) if name else Settings()
+                    raise SettingError(
+                        f"unknown setting {name!r}; known: {', '.join(setting_names())}"
+                    )
+                updated = (
+                    current.replace(**{name: getattr(Settings(), name)}) if name else Settings()
+                )
                 store.save_settings(updated)
                 current = updated
             elif name and value is not None:
@@ -314,7 +348,9 @@ def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> 
         if name and field.name != name:
             continue
         shown = getattr(current, field.name)
-        click.echo(f"{field.name} = {json.dumps(list(shown) if isinstance(shown, tuple) else shown)}")
+        click.echo(
+            f"{field.name} = {json.dumps(list(shown) if isinstance(shown, tuple) else shown)}"
+        )
 
 
 @main.command()

@@ -45,9 +45,18 @@ class Settings:
     def validate(self) -> None:
         """Raise SettingError naming the first value out of range."""
         checks: list[tuple[bool, str]] = [
-            (0.7 <= self.desired_retention <= 0.99, "desired_retention must be between 0.70 and 0.99"),
-            (all(s > 0 for s in self.learning_steps_minutes), "learning steps must be positive minutes"),
-            (all(s > 0 for s in self.relearning_steps_minutes), "relearning steps must be positive minutes"),
+            (
+                0.7 <= self.desired_retention <= 0.99,
+                "desired_retention must be between 0.70 and 0.99",
+            ),
+            (
+                all(s > 0 for s in self.learning_steps_minutes),
+                "learning steps must be positive minutes",
+            ),
+            (
+                all(s > 0 for s in self.relearning_steps_minutes),
+                "relearning steps must be positive minutes",
+            ),
             (1 <= self.maximum_interval_days <= 36500, "maximum_interval_days must be 1..36500"),
             (0 <= self.new_cards_per_day <= 9999, "new_cards_per_day must be 0..9999"),
             (0 <= self.reviews_per_day <= 99999, "reviews_per_day must be 0..99999"),
@@ -55,10 +64,14 @@ class Settings:
             (0 <= self.day_starts_at_hour <= 23, "day_starts_at_hour must be 0..23"),
             (0 <= self.learn_ahead_minutes <= 1440, "learn_ahead_minutes must be 0..1440"),
             (1 <= self.interview_question_count <= 100, "interview_question_count must be 1..100"),
-            (10 <= self.interview_seconds_per_question <= 3600,
-             "interview_seconds_per_question must be 10..3600"),
-            (self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),
-             "fsrs_parameters must hold 21 numbers (as printed by `studytool optimize`)"),
+            (
+                10 <= self.interview_seconds_per_question <= 3600,
+                "interview_seconds_per_question must be 10..3600",
+            ),
+            (
+                self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),
+                "fsrs_parameters must hold 21 numbers (as printed by `studytool optimize`)",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -124,5 +137,3 @@ def _coerce(name: str, raw: Any) -> Any:
     if isinstance(default, bool):
         return bool(raw)
     return type(default)(raw)
-
-

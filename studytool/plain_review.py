@@ -58,7 +58,9 @@ class PlainReview:
         """Review until the queue is empty, the learner quits, or input ends. Returns cards rated."""
         counts = self.session.counts(self.clock())
         self.say(f"{counts.new} new · {counts.learning} learning · {counts.review} due today.")
-        self.say("Type an answer and finish with an empty line (Enter alone reveals; ? shows a hint).")
+        self.say(
+            "Type an answer and finish with an empty line (Enter alone reveals; ? shows a hint)."
+        )
         card = self.session.next_card(self.clock())
         try:
             while card is not None:
@@ -72,7 +74,9 @@ class PlainReview:
         shown_at = time.monotonic()
         counts = self.session.counts(self.clock())
         self.say("")
-        self.say(f"── {inert(card.deck)} · {STATE_NAMES.get(card.state, '?')} · {counts.total} left today ──")
+        self.say(
+            f"── {inert(card.deck)} · {STATE_NAMES.get(card.state, '?')} · {counts.total} left today ──"
+        )
         self.say(f"Q: {inert(card.front)}")
         typed = self._read_answer(card)
         self.say(f"A: {inert(card.back)}")
@@ -97,8 +101,14 @@ class PlainReview:
                     typed_answer=typed or None,
                 )
                 self.rated.append(rating)
-                leech = " It has lapsed too often: tagged leech and suspended." if result.became_leech else ""
-                self.say(f"Saved: {rating.label}, next in {format_interval(result.interval)}.{leech}")
+                leech = (
+                    " It has lapsed too often: tagged leech and suspended."
+                    if result.became_leech
+                    else ""
+                )
+                self.say(
+                    f"Saved: {rating.label}, next in {format_interval(result.interval)}.{leech}"
+                )
                 return self.session.next_card(self.clock())
             if command == "u":
                 try:
@@ -128,7 +138,9 @@ class PlainReview:
         while True:
             line = self.read_line("> ")
             if not lines and line.strip() == "?":
-                self.say(f"Hint: {inert(hints.pop(0))}" if hints else "No (more) hints for this card.")
+                self.say(
+                    f"Hint: {inert(hints.pop(0))}" if hints else "No (more) hints for this card."
+                )
                 continue
             if not line.strip():
                 return "\n".join(lines).strip()
@@ -140,6 +152,12 @@ class PlainReview:
         minutes = (time.monotonic() - self.started) / 60
         if reviewed:
             spread = ", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r])
-            self.say(f"Reviewed {reviewed} card{'s' if reviewed != 1 else ''} in {minutes:.1f} min ({spread}).")
+            self.say(
+                f"Reviewed {reviewed} card{'s' if reviewed != 1 else ''} in {minutes:.1f} min ({spread})."
+            )
         next_card = self.session.next_card(self.clock())
-        self.say("Nothing more due today. Well done." if next_card is None else "Cards are still waiting; run again to continue.")
+        self.say(
+            "Nothing more due today. Well done."
+            if next_card is None
+            else "Cards are still waiting; run again to continue."
+        )

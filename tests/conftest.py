@@ -15,7 +15,9 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own STUDYTOOL_HOME, so nothing touches the real user data."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("STUDYTOOL_HOME", str(home))

@@ -14,10 +14,10 @@ from .conftest import FIXTURES
 COMMANDS = ["import", "decks", "review", "stats", "export", "optimize", "settings", "where"]
 
 
-def run(*args: str, input: str | None = None, bundled: bool = False):
+def run(*args: str, stdin: str | None = None, bundled: bool = False):
     runner = CliRunner()
     extra = [] if bundled else ["--no-bundled-decks"]
-    return runner.invoke(main, [*extra, *args], input=input, catch_exceptions=False)
+    return runner.invoke(main, [*extra, *args], input=stdin, catch_exceptions=False)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -31,7 +31,10 @@ def test_import_decks_and_dry_run(tmp_path: Path) -> None:
     deck = FIXTURES / "primary" / "mixed.md"
     dry = run("import", "--dry-run", str(deck))
     assert dry.exit_code == 0, dry.output
-    assert "would import into 'Fixture deck' (primary): 3 added, 0 updated, 0 unchanged, 0 removed" in dry.output
+    assert (
+        "would import into 'Fixture deck' (primary): 3 added, 0 updated, 0 unchanged, 0 removed"
+        in dry.output
+    )
     assert "No decks yet" in run("decks").output
 
     real = run("import", str(deck))
@@ -64,7 +67,7 @@ def test_import_missing_path() -> None:
 def test_plain_review_is_scriptable(tmp_path: Path) -> None:
     run("import", str(FIXTURES / "primary" / "mixed.md"))
     script = "an integer\nthat indexes embeddings\n\n3\n\nu\n\n4\n?\n?\n\nq\n"
-    result = run("review", "--plain", input=script)
+    result = run("review", "--plain", stdin=script)
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Q: What is a token id?" in out
@@ -92,12 +95,14 @@ def test_plain_review_shows_card_text_inert(tmp_path: Path) -> None:
     deck = tmp_path / "evil.md"
     deck.write_text("Q: Evil \x1b]0;pwned\x07 \x1b[2J question [bold]x[/bold]?\nA: ok\n")
     run("import", str(deck))
-    out = run("review", "--plain", input="\n1\n").output
+    out = run("review", "--plain", stdin="\n1\n").output
     assert "\x1b" not in out and "\x07" not in out
     assert "Q: Evil   question [bold]x[/bold]?" in out
 
 
-def test_bundled_decks_are_imported_on_first_run_and_when_changed(tmp_path: Path, monkeypatch) -> None:
+def test_bundled_decks_are_imported_on_first_run_and_when_changed(
+    tmp_path: Path, monkeypatch
+) -> None:
     folder = tmp_path / "decks"
     folder.mkdir()
     (folder / "one.md").write_text('+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1\nid: one\n')
@@ -105,7 +110,9 @@ def test_bundled_decks_are_imported_on_first_run_and_when_changed(tmp_path: Path
     first = run("decks", bundled=True)
     assert "Bundled decks updated: Bundled: 1 added" in first.output
     assert "Bundled decks updated" not in run("decks", bundled=True).output
-    (folder / "one.md").write_text('+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1 edited\nid: one\n\nQ: q2?\nA: a2\n')
+    (folder / "one.md").write_text(
+        '+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1 edited\nid: one\n\nQ: q2?\nA: a2\n'
+    )
     third = run("decks", bundled=True)
     assert "Bundled: 1 added, 1 updated, 0 unchanged" in third.output
 
@@ -113,7 +120,10 @@ def test_bundled_decks_are_imported_on_first_run_and_when_changed(tmp_path: Path
 def test_settings_show_set_reset() -> None:
     assert "new_cards_per_day = 20" in run("settings").output
     assert run("settings", "new_cards_per_day", "35").output.strip() == "new_cards_per_day = 35"
-    assert "learning_steps_minutes = [2.0, 20.0]" in run("settings", "learning_steps_minutes", "2,20").output
+    assert (
+        "learning_steps_minutes = [2.0, 20.0]"
+        in run("settings", "learning_steps_minutes", "2,20").output
+    )
     bad = CliRunner().invoke(main, ["--no-bundled-decks", "settings", "desired_retention", "2"])
     assert bad.exit_code == 1 and "desired_retention must be between 0.70 and 0.99" in bad.output
     assert "new_cards_per_day = 20" in run("settings", "--reset").output
@@ -121,12 +131,12 @@ def test_settings_show_set_reset() -> None:
 
 def test_stats_and_optimize_with_little_history() -> None:
     run("import", str(FIXTURES / "primary" / "mixed.md"))
-    run("review", "--plain", input="\n3\n")
+    run("review", "--plain", stdin="\n3\n")
     stats = run("stats").output
     assert "Today: 1 reviews" in stats
     assert "Due forecast: today" in stats
     optimize = run("optimize").output
-    assert "1 reviews in the log; optimizing needs at least 400 (399 more)" in optimize
+    assert "0 usable reviews in the log" in optimize and "needs at least 512 (512 more)" in optimize
 
 
 def test_corrupt_database_message_and_exit_code(tmp_path: Path) -> None:
@@ -148,5 +158,7 @@ def test_help_starts_without_ml_packages() -> None:
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'numpy') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert output.strip() == "[]"

@@ -27,10 +27,16 @@ def test_fixture_deck_reads_every_field() -> None:
 
     assert token.kind is NoteKind.BASIC
     assert token.question == "What is a token id?"
-    assert token.answer == "The integer a tokenizer assigns to a token;\nthe model looks it up in its embedding table."
+    assert (
+        token.answer
+        == "The integer a tokenizer assigns to a token;\nthe model looks it up in its embedding table."
+    )
     assert token.rubric == ["says it is an integer", "says it indexes the embedding table"]
     assert token.hints == ["Think of a dictionary lookup."]
-    assert token.follow_ups == ["How big is GPT-2's vocabulary?", "Why can one word be several ids?"]
+    assert token.follow_ups == [
+        "How big is GPT-2's vocabulary?",
+        "Why can one word be several ids?",
+    ]
     assert token.tags == ["fixture", "tokens", "basics"]
     assert token.key == "token-id"
     assert token.demo == "tokenizer | Hello, world!"
@@ -50,14 +56,25 @@ def test_fixture_deck_reads_every_field() -> None:
 
 def test_cards_split_on_new_question_without_separator() -> None:
     deck = parse("Q: one?\nA: first\nQ: two?\nA: second\n")
-    assert [(n.question, n.answer, n.line) for n in deck.notes] == [("one?", "first", 1), ("two?", "second", 3)]
+    assert [(n.question, n.answer, n.line) for n in deck.notes] == [
+        ("one?", "first", 1),
+        ("two?", "second", 3),
+    ]
 
 
 def test_cloze_with_several_deletions_and_anki_syntax() -> None:
-    deck = parse("C: [Keys] and [values] are cached.\n\nC: {{c1::RoPE}} and {{c1::ALiBi}} encode {{c2::position}}.\n")
+    deck = parse(
+        "C: [Keys] and [values] are cached.\n\nC: {{c1::RoPE}} and {{c1::ALiBi}} encode {{c2::position}}.\n"
+    )
     first, second = deck.notes
     assert first.card_ordinals() == [1, 2]
     assert second.card_ordinals() == [1, 2]
+
+
+def test_anki_cloze_syntax_keeps_square_brackets_literal() -> None:
+    (note,) = parse("C: {{c1::x[i]}} indexes the array; arr[0] is the first.\n").notes
+    assert note.question == "{{c1::x[i]}} indexes the array; arr[0] is the first."
+    assert note.card_ordinals() == [1]
 
 
 def test_front_matter_kind_and_tags() -> None:
@@ -84,10 +101,16 @@ def test_latex_and_tables_are_kept_verbatim() -> None:
         ("Q: q\nA: a\nA: again\n", "deck.md:3: second A: in one card (the first is on line 2)"),
         ("Q: q\nA: a\ndemo: telepathy\n", "deck.md:3: unknown demo 'telepathy'"),
         ("Q: q\nA: a\nkind: sideways\n", "deck.md:3: kind 'sideways' is not one of"),
-        ("Q: q\nA: a\nid: has space\n", "deck.md:3: id 'has space' may hold only"),
+        ("Q: q\nA: a\nid: has space\n", "deck.md:3: id 'has space' must be one word"),
         ("+++\nname = \n+++\nQ: q\nA: a\n", "deck.md:3: front matter is not valid TOML"),
-        ('+++\nname = "x"\ntags = [1 2]\n+++\nQ: q\nA: a\n', "deck.md:3: front matter is not valid TOML"),
-        ("Q: q\nA: a\nid: x\n\nQ: r\nA: b\nid: x\n", "deck.md:5: duplicate id 'x' (first used on line 1)"),
+        (
+            '+++\nname = "x"\ntags = [1 2]\n+++\nQ: q\nA: a\n',
+            "deck.md:3: front matter is not valid TOML",
+        ),
+        (
+            "Q: q\nA: a\nid: x\n\nQ: r\nA: b\nid: x\n",
+            "deck.md:5: duplicate id 'x' (first used on line 1)",
+        ),
         ("Q: Same?\nA: a\n\nQ: same?\nA: b\n", "deck.md:4: same question as the card on line 1"),
     ],
 )
@@ -106,7 +129,9 @@ def test_all_errors_of_a_file_are_reported_at_once() -> None:
 def test_stray_text_is_a_warning_not_an_error() -> None:
     deck = parse("Some intro prose.\n\nQ: q\nA: a\n")
     assert len(deck.notes) == 1
-    assert [str(w) for w in deck.warnings] == ["deck.md:1: text outside any card is ignored (cards start with Q: or C:)"]
+    assert [str(w) for w in deck.warnings] == [
+        "deck.md:1: text outside any card is ignored (cards start with Q: or C:)"
+    ]
 
 
 def test_key_ignores_case_and_whitespace_only() -> None:

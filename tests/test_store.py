@@ -42,12 +42,19 @@ def test_older_database_is_backed_up_and_upgraded_keeping_data(tmp_path: Path) -
     engine = make_engine(f"sqlite:///{db}")
     command.upgrade(_alembic_config(engine), "0001")
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO deck (name, description, tags, created_at) VALUES ('Old', '', '[]', '2025-01-01 00:00:00')"))
+        connection.execute(
+            text(
+                "INSERT INTO deck (name, description, tags, created_at) VALUES ('Old', '', '[]', '2025-01-01 00:00:00')"
+            )
+        )
     engine.dispose()
 
     store = open_store(f"sqlite:///{db}")
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == head_revision()
+        )
         assert connection.execute(text("SELECT name FROM deck")).scalar() == "Old"
         columns = {row[1] for row in connection.execute(text("PRAGMA table_info(reviewlog)"))}
     assert {"auto_score", "auto_rating", "auto_grade", "final_grade"} <= columns
@@ -74,7 +81,10 @@ def test_foreign_database_is_refused_untouched(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not a studytool database"):
         open_store(f"sqlite:///{db}")
     with sqlite3.connect(db) as connection:
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
     assert tables == {"invoices"}
 
 
@@ -87,7 +97,9 @@ def test_corrupt_file_gives_a_clear_message(tmp_path: Path) -> None:
 
 def test_settings_round_trip_and_validation(store) -> None:
     assert store.load_settings() == Settings()
-    changed = store.load_settings().replace(desired_retention=0.85, learning_steps_minutes=(2.0, 15.0))
+    changed = store.load_settings().replace(
+        desired_retention=0.85, learning_steps_minutes=(2.0, 15.0)
+    )
     store.save_settings(changed)
     assert store.load_settings() == changed
     with pytest.raises(SettingError, match="desired_retention"):
@@ -97,13 +109,19 @@ def test_settings_round_trip_and_validation(store) -> None:
 def test_write_transaction_rolls_back_on_error(store) -> None:
     with pytest.raises(RuntimeError):
         with store.transaction() as session:
-            session.execute(text("INSERT INTO deck (name, description, tags, created_at) VALUES ('X', '', '[]', '2025-01-01')"))
+            session.execute(
+                text(
+                    "INSERT INTO deck (name, description, tags, created_at) VALUES ('X', '', '[]', '2025-01-01')"
+                )
+            )
             raise RuntimeError("boom")
     with store.session() as session:
         assert session.execute(text("SELECT count(*) FROM deck")).scalar() == 0
 
 
-def test_locked_database_waits_then_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locked_database_waits_then_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import studytool.core.store as store_module
 
     db = tmp_path / "locked.db"

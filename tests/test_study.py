@@ -43,7 +43,12 @@ def test_new_cards_come_in_file_order_and_siblings_are_buried(study) -> None:
         seen.append((card.front, card.ordinal))
         study.answer(card.card_id, Rating.EASY, now)
     # The reverse of "Second?" and the second cloze wait for tomorrow (buried siblings).
-    assert seen == [("First?", 0), ("Second?", 0), ("The [...] holds keys and values.", 1), ("Fourth?", 0)]
+    assert seen == [
+        ("First?", 0),
+        ("Second?", 0),
+        ("The [...] holds keys and values.", 1),
+        ("Fourth?", 0),
+    ]
     tomorrow = study_day_bounds(NOW, 4)[1] + timedelta(minutes=1)
     fronts = []
     while (card := study.next_card(tomorrow)) is not None and card.reps == 0:
@@ -54,7 +59,11 @@ def test_new_cards_come_in_file_order_and_siblings_are_buried(study) -> None:
 
 def test_cloze_and_reverse_faces(study, store) -> None:
     with store.session() as session:
-        ids = dict(session.execute(select(Card.ordinal, Card.id).join(Note).where(Note.kind == "cloze")).all())
+        ids = dict(
+            session.execute(
+                select(Card.ordinal, Card.id).join(Note).where(Note.kind == "cloze")
+            ).all()
+        )
     second = study.get(ids[2])
     assert second.front == "The KV cache holds [...]."
     assert second.back == "The KV cache holds **keys and values**."
@@ -79,7 +88,9 @@ def test_interval_preview_as_anki_shows_it(study) -> None:
 
 
 def test_daily_new_limit(store, settings) -> None:
-    sync_deck(store, parse_text("".join(f"Q: q{i}?\nA: a\n\n" for i in range(10)), "many.md"), now=NOW)
+    sync_deck(
+        store, parse_text("".join(f"Q: q{i}?\nA: a\n\n" for i in range(10)), "many.md"), now=NOW
+    )
     study = StudySession(store, settings=settings.replace(new_cards_per_day=3))
     assert study.counts(NOW).new == 3
     for _ in range(3):
@@ -91,7 +102,9 @@ def test_daily_new_limit(store, settings) -> None:
 
 
 def test_daily_review_limit(store, settings) -> None:
-    sync_deck(store, parse_text("".join(f"Q: q{i}?\nA: a\n\n" for i in range(4)), "many.md"), now=NOW)
+    sync_deck(
+        store, parse_text("".join(f"Q: q{i}?\nA: a\n\n" for i in range(4)), "many.md"), now=NOW
+    )
     study = StudySession(store, settings=settings.replace(reviews_per_day=2))
     for _ in range(4):
         study.answer(study.next_card(NOW).card_id, Rating.EASY, NOW)
@@ -161,7 +174,13 @@ def test_each_rating_is_committed_before_the_next_card(study, store, tmp_path) -
     with other.session() as session:
         log = session.scalars(select(ReviewLog)).one()
     other.close()
-    assert (log.card_id, log.rating, log.duration_ms, log.typed_answer, log.state_before) == (card.card_id, 3, 4200, "one", 0)
+    assert (log.card_id, log.rating, log.duration_ms, log.typed_answer, log.state_before) == (
+        card.card_id,
+        3,
+        4200,
+        "one",
+        0,
+    )
 
 
 def test_deck_filter_and_unknown_deck(store, settings) -> None:

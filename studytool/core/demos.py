@@ -20,13 +20,29 @@ class Demo:
 DEMOS: dict[str, Demo] = {
     demo.name: demo
     for demo in (
-        Demo("tokenizer", "Tokenizer: token boundaries and ids", "Hello, world! Tokenization splits unhappiness 🙂"),
-        Demo("generation", "Generation: streaming, token by token", "The key idea of a transformer is"),
-        Demo("sampling", "Sampling controls: temperature, top-k, top-p", "My favourite programming language is"),
+        Demo(
+            "tokenizer",
+            "Tokenizer: token boundaries and ids",
+            "Hello, world! Tokenization splits unhappiness 🙂",
+        ),
+        Demo(
+            "generation",
+            "Generation: streaming, token by token",
+            "The key idea of a transformer is",
+        ),
+        Demo(
+            "sampling",
+            "Sampling controls: temperature, top-k, top-p",
+            "My favourite programming language is",
+        ),
         Demo("greedy", "Greedy decoding is deterministic", "The capital of France is"),
         Demo("next-token", "Next-token probabilities and the logits' shape", "The cat sat on the"),
         Demo("kv-cache", "KV cache: generation with and without it", "Once upon a time"),
-        Demo("attention", "Attention weights of one layer and head", "The animal didn't cross the street because it was tired"),
+        Demo(
+            "attention",
+            "Attention weights of one layer and head",
+            "The animal didn't cross the street because it was tired",
+        ),
     )
 }
 

@@ -12,6 +12,7 @@ Nothing here prints or prompts; errors are :class:`ExportError` or :class:`FileE
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
@@ -22,6 +23,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import textwrap
 import unicodedata
 import zipfile
 from collections import defaultdict
@@ -37,6 +39,7 @@ from studytool.core.cloze import brackets_to_cloze, cloze_to_brackets
 from studytool.core.demos import parse_demo_reference
 from studytool.core.importing import parse_text
 from studytool.core.importing.drafts import DeckParseError, NoteDraft
+from studytool.core.importing.primary import parse_primary
 from studytool.core.models import Card, Deck, Note, NoteKind, ReviewLog, utcnow
 from studytool.core.store import Store
 
@@ -134,8 +137,8 @@ def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
         listed = ", ".join(str(path) for path in existing)
         verb = "exists" if len(existing) == 1 else "exist"
         raise FileExistsError(
-            f"{listed} already {verb}; choose another destination, remove it, "
-            "or export with overwriting allowed (overwrite=True / --overwrite)"
+            f"{listed} already {verb}; choose another destination (-o), "
+            "or allow replacing it (--overwrite)"
         )
 
 
@@ -163,7 +166,6 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _BULLET_LIKE = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+")
-# Four spaces: a separator or heading may be indented by up to three and still count.
 _INDENT = "    "
 _KIND_LINES = {NoteKind.REVERSED.value: "reversed", NoteKind.INTERVIEW.value: "interview"}
 _WINDOWS_RESERVED = {
@@ -277,16 +279,36 @@ def _cloze_source(question: str) -> str:
     return question
 
 
-def _field(marker: str, value: str, careful: bool) -> list[str]:
-    """``marker value`` lines; ``careful`` indents the value so no line of it can end the field.
+# How carefully a note's values are written, in the order markdown_for_deck tries them.
+_PLAIN, _GUARDED, _INDENTED = 0, 1, 2
 
-    The parser dedents continuation lines, so indenting every line (starting on the line after
-    the marker, which keeps the first line's indent equal to the others') reads back exactly.
+_RISKY_LINE = re.compile(
+    r"^(?: {0,3}(?:[`~]{3}|#|[-*_]{3}|[-*_] [-*_] [-*_])|(?:[QACRHF]|id|tags|demo|kind|context):)",
+    re.IGNORECASE,
+)
+
+
+def _is_risky(lines: list[str]) -> bool:
+    """Whether a line could end its field, or open or close a code fence, on a line of its own."""
+    return any(_RISKY_LINE.match(line) for line in lines)
+
+
+def _field(marker: str, value: str, care: int) -> list[str]:
+    """``marker value`` as lines, the value indented under the marker where it must be.
+
+    The parser dedents continuation lines, so a value indented by four spaces (more than a
+    separator or heading may have), starting on the line after the marker so that its first
+    line is dedented with the others, reads back exactly and cannot end its field early.
     """
     lines = value.split("\n")
     if len(lines) == 1:
         return [f"{marker} {value}"]
-    if careful:
+    rest = "\n".join(lines[1:])
+    if (
+        care == _INDENTED
+        or (care == _GUARDED and _is_risky(lines))
+        or textwrap.dedent(rest) != rest
+    ):
         return [marker, *(_INDENT + line if line else "" for line in lines)]
     if _FENCE.match(lines[0]) or _BULLET_LIKE.match(lines[0]) or lines[0].startswith("|"):
         # After "A: " these would be plain text; on a line of their own they keep their meaning.
@@ -300,22 +322,22 @@ def _list_field(marker: str, items: list[str]) -> list[str]:
     return [marker, *(f"- {item}" for item in items)]
 
 
-def _render_note(prepared: _MarkdownNote, careful: bool) -> str:
+def _render_note(prepared: _MarkdownNote, care: int) -> str:
     lines: list[str] = []
     if prepared.kind == NoteKind.CLOZE.value:
-        lines += _field("C:", _cloze_source(prepared.question), careful)
+        lines += _field("C:", _cloze_source(prepared.question), care)
     else:
-        lines += _field("Q:", prepared.question, careful)
+        lines += _field("Q:", prepared.question, care)
     if prepared.answer:
-        lines += _field("A:", prepared.answer, careful)
+        lines += _field("A:", prepared.answer, care)
     if prepared.rubric:
         lines += _list_field("R:", prepared.rubric)
     for hint in prepared.hints:
-        lines += _field("H:", hint, careful)
+        lines += _field("H:", hint, care)
     if prepared.follow_ups:
         lines += _list_field("F:", prepared.follow_ups)
     if prepared.context:
-        lines += _field("context:", prepared.context, careful)
+        lines += _field("context:", prepared.context, care)
     if prepared.own_tags:
         lines.append("tags: " + ", ".join(prepared.own_tags))
     if prepared.key_written:
@@ -340,12 +362,33 @@ def _front_matter(deck: Deck, deck_tags: list[str]) -> str:
 
 
 def _render_deck(
-    deck: Deck, prepared: list[_MarkdownNote], deck_tags: list[str], careful: set[int]
+    deck: Deck, prepared: list[_MarkdownNote], deck_tags: list[str], care: list[int]
 ) -> str:
     front = _front_matter(deck, deck_tags)
-    blocks = [_render_note(note, index in careful) for index, note in enumerate(prepared)]
+    blocks = [_render_note(note, level) for note, level in zip(prepared, care, strict=True)]
     # A blank line before "---" keeps markdown viewers from reading it as a heading underline.
     return f"{front}\n\n" + "\n\n---\n\n".join(blocks) + "\n" if blocks else f"{front}\n"
+
+
+def _first_safe_care(note: _MarkdownNote) -> int:
+    """The least care with which the note, followed by another, parses back the same."""
+    values = (note.question, note.answer, note.context, *note.hints)
+    # The first line counts too: a fence there is written on a line of its own.
+    if not any("\n" in value and _is_risky(value.split("\n")) for value in values):
+        return _PLAIN
+    expected = dataclasses.replace(note.expected, tags=frozenset(note.own_tags))
+    for care in (_PLAIN, _GUARDED):
+        text = f"{_render_note(note, care)}\n\n---\n\nQ: next?\nA: next\n"
+        try:
+            parsed = parse_primary(text, "check.md")
+        except DeckParseError:
+            continue
+        if (
+            len(parsed.notes) == 2
+            and _Expected.of_draft(parsed.notes[0], with_key=note.key_written) == expected
+        ):
+            return care
+    return _INDENTED
 
 
 def _mismatches(text: str, source: str, prepared: list[_MarkdownNote]) -> list[int] | None:
@@ -368,11 +411,11 @@ def _mismatches(text: str, source: str, prepared: list[_MarkdownNote]) -> list[i
 def markdown_for_deck(deck: Deck, notes: Sequence[Note], source: str = "deck.md") -> str:
     """One deck in the primary format, checked to parse back to the same notes.
 
-    Field values are written as they are where that reads back exactly; a note whose values
-    would not (a line that looks like ``Q:``, ``---`` or a heading outside code, an unclosed
-    code fence) gets them indented under their field, which the parser takes off again.
-    Content the format cannot hold at all (an id with characters ``id:`` refuses, a tag with
-    a space) is written as closely as possible and logged as a warning.
+    Field values are written as they are where that reads back exactly. Values that would
+    not (a line such as ``Q: x``, ``---`` or ``# x`` outside code, an unclosed code fence,
+    indentation the parser would take off) are indented under their field, which the parser
+    undoes. Content the format cannot hold at all (an id with characters ``id:`` refuses, a
+    tag with a space) is written as closely as possible and logged as a warning.
     """
     # Deck tags go in the front matter, which adds them to every note: only hoist the ones
     # every note has, so that no note gains a tag on re-import.
@@ -382,24 +425,22 @@ def markdown_for_deck(deck: Deck, notes: Sequence[Note], source: str = "deck.md"
         if all(tag in _clean_tags(note.tags) for note in notes)
     ]
     prepared = [_prepare_note(note, deck_tags) for note in notes]
-    careful: set[int] = set()
-    text = _render_deck(deck, prepared, deck_tags, careful)
+    care = [_first_safe_care(note) for note in prepared]
+    text = _render_deck(deck, prepared, deck_tags, care)
     bad = _mismatches(text, source, prepared)
     if bad:
-        careful = set(bad)
-        text = _render_deck(deck, prepared, deck_tags, careful)
+        # Notes that read back alone can still disturb each other in one file (rare).
+        care = [_INDENTED if index in bad else level for index, level in enumerate(care)]
+        text = _render_deck(deck, prepared, deck_tags, care)
         bad = _mismatches(text, source, prepared)
     if bad != []:
-        careful = set(range(len(prepared)))
-        text = _render_deck(deck, prepared, deck_tags, careful)
+        care = [_INDENTED] * len(prepared)
+        text = _render_deck(deck, prepared, deck_tags, care)
         bad = _mismatches(text, source, prepared)
-    lossy = [note for note in prepared if not note.key_written]
-    if bad is None:
-        lossy = prepared
-    elif bad:
-        lossy = list({id(n): n for n in [*lossy, *(prepared[i] for i in bad)]}.values())
+    lossy = {index for index, note in enumerate(prepared) if not note.key_written}
+    lossy |= set(range(len(prepared)) if bad is None else bad)
     if lossy:
-        keys = ", ".join(repr(note.note.key) for note in lossy[:10])
+        keys = ", ".join(repr(prepared[index].note.key) for index in sorted(lossy)[:10])
         more = f" and {len(lossy) - 10} more" if len(lossy) > 10 else ""
         logger.warning(
             "%s: %d note(s) of deck %r will not import back exactly "
@@ -484,7 +525,6 @@ def export_json(
     "decks": [{...deck, "notes": [{...note, "cards": [{...card, "reviews": [...]}]}]}]}``;
     columns appear under their table's names, datetimes as ISO 8601 strings in UTC.
     """
-    _refuse_existing([out_path], overwrite)
     document: dict[str, Any] = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
@@ -492,7 +532,9 @@ def export_json(
         "decks": [],
     }
     with store.session() as session:
-        for deck in _select_decks(session, deck_names):
+        decks = _select_decks(session, deck_names)
+        _refuse_existing([out_path], overwrite)
+        for deck in decks:
             notes = session.exec(
                 select(Note).where(Note.deck_id == deck.id).order_by(col(Note.id))
             ).all()
@@ -565,7 +607,12 @@ def anki_tag(tag: str) -> str:
     return "_".join(clean_text(tag).split())
 
 
+_LEADING_SPACES = re.compile(r"^ +", re.MULTILINE)
+
+
 def _inline_html(text: str) -> str:
+    # HTML collapses spaces: keep the indentation of continued lines and nested lists.
+    text = _LEADING_SPACES.sub(lambda match: "\u00a0" * len(match.group()), text)
     parts: list[str] = []
     position = 0
     for code in _CODE_SPAN.finditer(text):
@@ -696,16 +743,19 @@ def export_apkg(
     """Write the decks as an Anki package; importing it again into Anki updates the same notes.
 
     Notes keep their content (markdown turned into simple HTML) and tags, not their scheduling:
-    cards arrive in Anki as new, in file order; suspended cards stay suspended.
+    cards arrive in Anki as new, in file order; suspended cards stay suspended. Anki takes an
+    update only from a package newer than its copy of the note, so ``now`` (the notes'
+    modification time) must move forward between exports; it is the current time by default.
     """
     import genanki  # imported here: only this export needs it, and it is slow to import
 
-    _refuse_existing([out_path], overwrite)
     models = _anki_models(genanki)
     anki_decks: list[Any] = []
     used_guids: set[str] = set()
     with store.session() as session:
-        for deck in _select_decks(session, deck_names):
+        decks = _select_decks(session, deck_names)
+        _refuse_existing([out_path], overwrite)
+        for deck in decks:
             notes = _deck_notes(session, deck, include_removed)
             suspended = {
                 (card.note_id, card.ordinal)

@@ -119,7 +119,9 @@ class Card(SQLModel, table=True):
 class ReviewLog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     card_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("card.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            Integer, ForeignKey("card.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     rating: int
     # The card's state before this review: 0 new, 1 learning, 2 review, 3 relearning

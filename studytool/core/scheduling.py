@@ -70,7 +70,9 @@ def state_of(card: Card) -> int:
     return NEW_STATE if card.reps == 0 else card.state
 
 
-def preview_intervals(scheduler: fsrs.Scheduler, card: Card, now: datetime) -> dict[Rating, timedelta]:
+def preview_intervals(
+    scheduler: fsrs.Scheduler, card: Card, now: datetime
+) -> dict[Rating, timedelta]:
     """How long until the card comes back for each rating (use an unfuzzed scheduler)."""
     current = to_fsrs_card(card)
     previews: dict[Rating, timedelta] = {}

@@ -45,7 +45,15 @@ def deck_counts(store: Store, now: datetime, day_starts_at_hour: int = 4) -> lis
     )
     with store.session() as session:
         return [
-            DeckCounts(name, description or "", cards or 0, new or 0, learning or 0, due or 0, suspended or 0)
+            DeckCounts(
+                name,
+                description or "",
+                cards or 0,
+                new or 0,
+                learning or 0,
+                due or 0,
+                suspended or 0,
+            )
             for name, description, cards, new, learning, due, suspended in session.execute(query)
         ]
 
@@ -62,7 +70,9 @@ class ReviewStats:
     ratings_today: dict[int, int]
 
 
-def review_stats(store: Store, now: datetime, day_starts_at_hour: int = 4, deck_ids: list[int] | None = None) -> ReviewStats:
+def review_stats(
+    store: Store, now: datetime, day_starts_at_hour: int = 4, deck_ids: list[int] | None = None
+) -> ReviewStats:
     day_start, day_end = study_day_bounds(now, day_starts_at_hour)
     log_filter = []
     card_filter = [Card.suspended == False]  # noqa: E712
@@ -72,7 +82,9 @@ def review_stats(store: Store, now: datetime, day_starts_at_hour: int = 4, deck_
         card_filter.append(in_decks)
     with store.session() as session:
         today = session.execute(
-            select(ReviewLog.rating, func.count(), func.coalesce(func.sum(ReviewLog.duration_ms), 0))
+            select(
+                ReviewLog.rating, func.count(), func.coalesce(func.sum(ReviewLog.duration_ms), 0)
+            )
             .where(ReviewLog.reviewed_at >= day_start, *log_filter)
             .group_by(ReviewLog.rating)
         ).all()
@@ -84,19 +96,26 @@ def review_stats(store: Store, now: datetime, day_starts_at_hour: int = 4, deck_
             )
         ).one()
         review_times = session.scalars(
-            select(ReviewLog.reviewed_at).where(ReviewLog.reviewed_at >= now - timedelta(days=366), *log_filter)
+            select(ReviewLog.reviewed_at).where(
+                ReviewLog.reviewed_at >= now - timedelta(days=366), *log_filter
+            )
         ).all()
         forecast: list[tuple[str, int]] = []
         for offset in range(7):
             start = day_start + timedelta(days=offset)
             end = day_end + timedelta(days=offset)
             lower = Card.due >= start if offset else Card.due < end  # today includes overdue cards
-            count = session.scalar(select(func.count()).select_from(Card).where(Card.reps > 0, lower, Card.due < end, *card_filter))
+            count = session.scalar(
+                select(func.count())
+                .select_from(Card)
+                .where(Card.reps > 0, lower, Card.due < end, *card_filter)
+            )
             label = "today" if offset == 0 else start.astimezone().strftime("%a %d %b")
             forecast.append((label, count or 0))
 
     days_with_reviews = {
-        (moment - timedelta(hours=day_starts_at_hour)).astimezone().date() for moment in review_times
+        (moment - timedelta(hours=day_starts_at_hour)).astimezone().date()
+        for moment in review_times
     }
     streak = 0
     day = (now - timedelta(hours=day_starts_at_hour)).astimezone().date()

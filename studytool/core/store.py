@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from studytool import paths
 from studytool.config import Settings
@@ -174,7 +174,11 @@ class Store:
 
 
 def backup_sqlite_file(source_path: Path, reason: str) -> Path:
-    folder = paths.backups_dir() if source_path == paths.default_db_path() else source_path.parent / "backups"
+    folder = (
+        paths.backups_dir()
+        if source_path == paths.default_db_path()
+        else source_path.parent / "backups"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"{source_path.stem}-{stamp}-{reason}.db"
@@ -204,7 +208,9 @@ def _friendly_operational_error(exc: OperationalError, url: str) -> StoreError:
     if "readonly" in text or "read-only" in text:
         return StoreError(f"{where}: the database is read-only. Check the file's permissions.")
     if "disk is full" in text or "disk i/o" in text:
-        return StoreError(f"{where}: the disk is full or failing; free some space and try again. Nothing was saved.")
+        return StoreError(
+            f"{where}: the disk is full or failing; free some space and try again. Nothing was saved."
+        )
     return StoreError(f"{where}: {exc.orig}")
 
 
@@ -303,7 +309,9 @@ def bulk_insert(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_insert(table: Any, names: tuple[str, ...], dialect: Any) -> tuple[str, list[str], dict[str, Any]]:
+def _compiled_insert(
+    table: Any, names: tuple[str, ...], dialect: Any
+) -> tuple[str, list[str], dict[str, Any]]:
     """SQL text, parameter order and per-column converters of an INSERT; compiling costs ~3 ms."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
     processors = {name: table.c[name].type.bind_processor(dialect) for name in names}

@@ -29,7 +29,18 @@ from studytool.core.scheduling import (
 from studytool.core.store import Store
 
 LEECH_TAG = "leech"
-_CARD_STATE_FIELDS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses", "suspended", "buried_until")
+_CARD_STATE_FIELDS = (
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reps",
+    "lapses",
+    "suspended",
+    "buried_until",
+)
 
 
 class StudyError(Exception):
@@ -108,7 +119,9 @@ def _restore_state(card: Card, state: dict[str, Any]) -> None:
 class StudySession:
     """Review queue over some decks (all decks when ``deck_names`` is None)."""
 
-    def __init__(self, store: Store, deck_names: list[str] | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self, store: Store, deck_names: list[str] | None = None, settings: Settings | None = None
+    ) -> None:
         self.store = store
         self.settings = settings or store.load_settings()
         self.scheduler = make_scheduler(self.settings)
@@ -117,10 +130,14 @@ class StudySession:
         self.deck_ids: list[int] | None = None
         if deck_names:
             with store.session() as session:
-                rows = session.execute(select(Deck.id, Deck.name).where(Deck.name.in_(deck_names))).all()  # type: ignore[attr-defined]
+                rows = session.execute(
+                    select(Deck.id, Deck.name).where(Deck.name.in_(deck_names))
+                ).all()  # type: ignore[attr-defined]
             missing = sorted(set(deck_names) - {row.name for row in rows})
             if missing:
-                raise StudyError(f"no deck named {', '.join(repr(m) for m in missing)}; `studytool decks` lists them")
+                raise StudyError(
+                    f"no deck named {', '.join(repr(m) for m in missing)}; `studytool decks` lists them"
+                )
             self.deck_ids = [row.id for row in rows]
 
     # -- queue ---------------------------------------------------------------------------
@@ -131,7 +148,9 @@ class StudySession:
             or_(Card.buried_until.is_(None), Card.buried_until <= now),  # type: ignore[union-attr]
         )
         if self.deck_ids is not None:
-            condition = and_(condition, Card.note_id.in_(select(Note.id).where(Note.deck_id.in_(self.deck_ids))))  # type: ignore[attr-defined]
+            condition = and_(
+                condition, Card.note_id.in_(select(Note.id).where(Note.deck_id.in_(self.deck_ids)))
+            )  # type: ignore[attr-defined]
         return condition
 
     def _done_today(self, session: Any, day_start: datetime) -> tuple[int, int]:
@@ -165,13 +184,23 @@ class StudySession:
             new_left, reviews_left, day_end = self._limits_left(session, now)
             eligible = self._eligible(now)
             learning = session.scalar(
-                select(func.count()).select_from(Card).where(eligible, Card.reps > 0, Card.state != 2, Card.due < day_end)
+                select(func.count())
+                .select_from(Card)
+                .where(eligible, Card.reps > 0, Card.state != 2, Card.due < day_end)
             )
             review = session.scalar(
-                select(func.count()).select_from(Card).where(eligible, Card.reps > 0, Card.state == 2, Card.due < day_end)
+                select(func.count())
+                .select_from(Card)
+                .where(eligible, Card.reps > 0, Card.state == 2, Card.due < day_end)
             )
-            new = session.scalar(select(func.count()).select_from(Card).where(eligible, Card.reps == 0))
-        return QueueCounts(new=min(new or 0, new_left), learning=learning or 0, review=min(review or 0, reviews_left))
+            new = session.scalar(
+                select(func.count()).select_from(Card).where(eligible, Card.reps == 0)
+            )
+        return QueueCounts(
+            new=min(new or 0, new_left),
+            learning=learning or 0,
+            review=min(review or 0, reviews_left),
+        )
 
     def next_card(self, now: datetime) -> QueuedCard | None:
         """The card to show now, or None when the day's work is done."""
@@ -185,7 +214,9 @@ class StudySession:
                 .limit(1)
             )
             if card_id is None and new_left > 0:
-                card_id = session.scalar(select(Card.id).where(eligible, Card.reps == 0).order_by(Card.id).limit(1))
+                card_id = session.scalar(
+                    select(Card.id).where(eligible, Card.reps == 0).order_by(Card.id).limit(1)
+                )
             if card_id is None and self.settings.learn_ahead_minutes:
                 # Nothing else left today: show learning cards a little early rather than stop.
                 ahead = now + timedelta(minutes=self.settings.learn_ahead_minutes)
@@ -203,7 +234,10 @@ class StudySession:
 
     def _load(self, session: Any, card_id: int) -> QueuedCard:
         row = session.execute(
-            select(Card, Note, Deck.name).join(Note, Note.id == Card.note_id).join(Deck, Deck.id == Note.deck_id).where(Card.id == card_id)  # type: ignore[arg-type]
+            select(Card, Note, Deck.name)
+            .join(Note, Note.id == Card.note_id)
+            .join(Deck, Deck.id == Note.deck_id)
+            .where(Card.id == card_id)  # type: ignore[arg-type]
         ).first()
         if row is None:
             raise StudyError(f"no card with id {card_id}")
@@ -262,7 +296,9 @@ class StudySession:
                 raise StudyError(f"no card with id {card_id}")
             before = _serialise_state(card)
             state_before = state_of(card)
-            scheduled, _ = self.scheduler.review_card(to_fsrs_card(card), fsrs.Rating(int(chosen)), now, duration_ms)
+            scheduled, _ = self.scheduler.review_card(
+                to_fsrs_card(card), fsrs.Rating(int(chosen)), now, duration_ms
+            )
             apply_fsrs_card(card, scheduled)
             card.reps += 1
             card.buried_until = None
@@ -326,7 +362,9 @@ class StudySession:
         ).all()
         if siblings:
             session.execute(
-                update(Card).where(Card.id.in_([s.id for s in siblings])).values(buried_until=day_end)  # type: ignore[union-attr]
+                update(Card)
+                .where(Card.id.in_([s.id for s in siblings]))
+                .values(buried_until=day_end)  # type: ignore[union-attr]
             )
         return [[s.id, s.buried_until.isoformat() if s.buried_until else None] for s in siblings]
 
@@ -357,7 +395,9 @@ class StudySession:
                 session.execute(
                     update(Card)
                     .where(Card.id == sibling_id)
-                    .values(buried_until=datetime.fromisoformat(buried_until) if buried_until else None)
+                    .values(
+                        buried_until=datetime.fromisoformat(buried_until) if buried_until else None
+                    )
                 )
             session.delete(log)
             card_id = log.card_id

@@ -39,7 +39,9 @@ def read_deck_text(path: Path) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise DeckParseError([ImportIssue(source, None, f"cannot read: {exc.strerror or exc}")]) from exc
+        raise DeckParseError(
+            [ImportIssue(source, None, f"cannot read: {exc.strerror or exc}")]
+        ) from exc
     if size > MAX_FILE_BYTES:
         raise DeckParseError(
             [
@@ -54,7 +56,9 @@ def read_deck_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DeckParseError([ImportIssue(source, None, f"cannot read: {exc.strerror or exc}")]) from exc
+        raise DeckParseError(
+            [ImportIssue(source, None, f"cannot read: {exc.strerror or exc}")]
+        ) from exc
     if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
         raise DeckParseError([ImportIssue(source, None, "binary file, not a text deck")])
     try:
@@ -115,7 +119,9 @@ def _parser_for(format_name: str) -> Callable[[str, str], ParsedDeck]:
     return parse_primary
 
 
-def parse_text(text: str, source: str, suffix: str = ".md", format_name: str | None = None) -> ParsedDeck:
+def parse_text(
+    text: str, source: str, suffix: str = ".md", format_name: str | None = None
+) -> ParsedDeck:
     """Parse deck text; raises DeckParseError with every problem found."""
     text = text.removeprefix("\ufeff")
     if not text.strip():
@@ -130,7 +136,9 @@ def parse_text(text: str, source: str, suffix: str = ".md", format_name: str | N
     _check_duplicates(parsed)
     if not parsed.notes and not parsed.warnings:
         parsed.warnings.append(
-            ImportIssue(source, None, "no cards found (cards start with Q: or C:; see docs/deck-format.md)")
+            ImportIssue(
+                source, None, "no cards found (cards start with Q: or C:; see docs/deck-format.md)"
+            )
         )
     return parsed
 
@@ -149,7 +157,11 @@ def _check_duplicates(parsed: ParsedDeck) -> None:
             first_seen[note.key] = note
         elif note.explicit_key:
             issues.append(
-                ImportIssue(parsed.source, note.line, f"duplicate id {note.explicit_key!r} (first used on line {earlier.line})")
+                ImportIssue(
+                    parsed.source,
+                    note.line,
+                    f"duplicate id {note.explicit_key!r} (first used on line {earlier.line})",
+                )
             )
         else:
             issues.append(

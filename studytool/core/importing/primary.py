@@ -35,10 +35,15 @@ _META_FIELD = re.compile(r"^(id|tags|demo|kind|context):(?:\s|$)(.*)$")
 _SEPARATOR = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})\s*$")
 _ATX_HEADING = re.compile(r"^#{1,6}(?:\s|$)")
 _BULLET = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(.*)$")
-_VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+# Any single word: Anki GUIDs (e.g. "f#3K!x") must survive an export and re-import.
+_VALID_ID = re.compile(r"^\S+$")
 _FRONT_MATTER_KEYS = {"name", "description", "tags", "kind"}
 _REPEATABLE = {"R", "H", "F"}
-_KINDS_BY_NAME = {"basic": NoteKind.BASIC, "reversed": NoteKind.REVERSED, "interview": NoteKind.INTERVIEW}
+_KINDS_BY_NAME = {
+    "basic": NoteKind.BASIC,
+    "reversed": NoteKind.REVERSED,
+    "interview": NoteKind.INTERVIEW,
+}
 
 
 def looks_like_primary(text: str) -> bool:
@@ -54,7 +59,9 @@ class _FieldValue:
         first, rest = self.lines[0], self.lines[1:]
         # Continuation lines are often indented to line up under the first; drop that
         # shared indent but keep relative indentation (nested lists, code).
-        body = "\n".join([first.strip(), textwrap.dedent("\n".join(rest))]) if rest else first.strip()
+        body = (
+            "\n".join([first.strip(), textwrap.dedent("\n".join(rest))]) if rest else first.strip()
+        )
         return body.strip("\n").strip()
 
 
@@ -81,7 +88,9 @@ def _code_line_numbers(text: str) -> set[int]:
     return inside
 
 
-def _split_front_matter(lines: list[str], source: str) -> tuple[dict[str, object], int, list[ImportIssue]]:
+def _split_front_matter(
+    lines: list[str], source: str
+) -> tuple[dict[str, object], int, list[ImportIssue]]:
     """Parse TOML front matter between ``+++`` (or ``---``) lines at the top of the file.
 
     Returns the values, the number of lines it took, and any problems.
@@ -94,7 +103,11 @@ def _split_front_matter(lines: list[str], source: str) -> tuple[dict[str, object
     if closing is None:
         if fence == "---":
             return {}, 0, []  # a leading separator, not front matter
-        return {}, 0, [ImportIssue(source, first + 1, "front matter opened with +++ is never closed")]
+        return (
+            {},
+            0,
+            [ImportIssue(source, first + 1, "front matter opened with +++ is never closed")],
+        )
     body = "\n".join(lines[first + 1 : closing])
     try:
         values = tomllib.loads(body)
@@ -104,9 +117,17 @@ def _split_front_matter(lines: list[str], source: str) -> tuple[dict[str, object
         match = re.search(r"line (\d+)", str(exc))
         # tomllib counts lines within the front matter; "end of document" means the closing fence.
         line = first + 1 + int(match.group(1)) if match else closing + 1
-        return {}, closing + 1, [ImportIssue(source, line, f"front matter is not valid TOML: {exc}")]
+        return (
+            {},
+            closing + 1,
+            [ImportIssue(source, line, f"front matter is not valid TOML: {exc}")],
+        )
     issues = [
-        ImportIssue(source, first + 1, f"unknown front matter key {key!r} ignored (known: {', '.join(sorted(_FRONT_MATTER_KEYS))})")
+        ImportIssue(
+            source,
+            first + 1,
+            f"unknown front matter key {key!r} ignored (known: {', '.join(sorted(_FRONT_MATTER_KEYS))})",
+        )
         for key in values
         if key not in _FRONT_MATTER_KEYS
     ]
@@ -157,7 +178,13 @@ def parse_primary(text: str, source: str) -> ParsedDeck:
         if kind_name in _KINDS_BY_NAME:
             default_kind = _KINDS_BY_NAME[kind_name]
         else:
-            errors.append(ImportIssue(source, 1, f"front matter kind {front['kind']!r} is not one of {', '.join(_KINDS_BY_NAME)}"))
+            errors.append(
+                ImportIssue(
+                    source,
+                    1,
+                    f"front matter kind {front['kind']!r} is not one of {', '.join(_KINDS_BY_NAME)}",
+                )
+            )
     deck_tags = front.get("tags", [])
     if isinstance(deck_tags, str):
         deck_tags = _split_tags(deck_tags)
@@ -188,19 +215,35 @@ def parse_primary(text: str, source: str) -> ParsedDeck:
                     current = _CardBlock(line=number)
                     blocks.append(current)
                 elif current is None:
-                    errors.append(ImportIssue(source, number, f"{match.group(1)}: field with no Q: or C: card before it"))
+                    errors.append(
+                        ImportIssue(
+                            source,
+                            number,
+                            f"{match.group(1)}: field with no Q: or C: card before it",
+                        )
+                    )
                     current_field = None
                     continue
                 elif name in current.fields and name not in _REPEATABLE:
                     first_line = current.fields[name][0].line
-                    errors.append(ImportIssue(source, number, f"second {match.group(1)}: in one card (the first is on line {first_line})"))
+                    errors.append(
+                        ImportIssue(
+                            source,
+                            number,
+                            f"second {match.group(1)}: in one card (the first is on line {first_line})",
+                        )
+                    )
                 current_field = _FieldValue(line=number, lines=[match.group(2)])
                 current.fields.setdefault(name, []).append(current_field)
                 continue
         if current_field is not None:
             current_field.lines.append(line)
         elif line.strip() and not stray_reported:
-            warnings.append(ImportIssue(source, number, "text outside any card is ignored (cards start with Q: or C:)"))
+            warnings.append(
+                ImportIssue(
+                    source, number, "text outside any card is ignored (cards start with Q: or C:)"
+                )
+            )
             stray_reported = True
 
     notes: list[NoteDraft] = []
@@ -230,7 +273,9 @@ def _single(block: _CardBlock, name: str) -> str:
     return values[0].text() if values else ""
 
 
-def _build_note(block: _CardBlock, default_kind: NoteKind, source: str, errors: list[ImportIssue]) -> NoteDraft | None:
+def _build_note(
+    block: _CardBlock, default_kind: NoteKind, source: str, errors: list[ImportIssue]
+) -> NoteDraft | None:
     def fail(message: str, line: int | None = None) -> None:
         errors.append(ImportIssue(source, line or block.line, message))
 
@@ -253,7 +298,9 @@ def _build_note(block: _CardBlock, default_kind: NoteKind, source: str, errors: 
         fail("the card's question is empty" if not is_cloze else "the cloze text is empty")
         return None
     if is_cloze:
-        question = brackets_to_cloze(question)
+        # Written in Anki's {{c1::...}} syntax, square brackets are literal text (code, indexes).
+        if not has_cloze(question):
+            question = brackets_to_cloze(question)
         if not has_cloze(question):
             fail("cloze card has no [deletion]; wrap the hidden part in square brackets")
             return None
@@ -263,7 +310,10 @@ def _build_note(block: _CardBlock, default_kind: NoteKind, source: str, errors: 
 
     explicit_key = _single(block, "id") or None
     if explicit_key and not _VALID_ID.match(explicit_key):
-        fail(f"id {explicit_key!r} may hold only letters, digits, '-', '_', '.', ':'", block.fields["id"][0].line)
+        fail(
+            f"id {explicit_key!r} must be one word, without spaces",
+            block.fields["id"][0].line,
+        )
 
     demo = _single(block, "demo") or None
     if demo:

@@ -94,8 +94,12 @@ def _get_or_create_deck(session: Session, name: str, parsed: ParsedDeck, now: da
         deck = Deck(name=name, description=parsed.description, tags=parsed.tags, created_at=now)
         session.add(deck)
         session.flush()
-    elif parsed.description and deck.description != parsed.description:
-        deck.description = parsed.description
+    else:
+        # Front matter, when given, is the truth for the deck's description and tags.
+        if parsed.description and deck.description != parsed.description:
+            deck.description = parsed.description
+        if parsed.tags and deck.tags != parsed.tags:
+            deck.tags = list(parsed.tags)
         session.add(deck)
     return deck
 
@@ -113,7 +117,9 @@ def sync_deck(
     now = now or utcnow()
     name = deck_name_for(parsed, deck_name)
     source = parsed.source
-    report = SyncReport(deck=name, source=source, format=parsed.format, pruned=prune, dry_run=dry_run)
+    report = SyncReport(
+        deck=name, source=source, format=parsed.format, pruned=prune, dry_run=dry_run
+    )
     report.warnings = list(parsed.warnings)
 
     with store.transaction() as session:
@@ -122,9 +128,14 @@ def sync_deck(
         existing = {
             row.key: row
             for row in session.execute(
-                select(Note.id, Note.key, Note.content_hash, Note.source_file, Note.source_line, Note.removed_from_source).where(
-                    Note.deck_id == deck.id
-                )
+                select(
+                    Note.id,
+                    Note.key,
+                    Note.content_hash,
+                    Note.source_file,
+                    Note.source_line,
+                    Note.removed_from_source,
+                ).where(Note.deck_id == deck.id)
             )
         }
         to_add: list[NoteDraft] = []
@@ -143,10 +154,19 @@ def sync_deck(
                 report.unchanged += 1
             if row.removed_from_source:
                 report.restored += 1
-            if content_changed or row.removed_from_source or row.source_file != source or row.source_line != draft.line:
+            if (
+                content_changed
+                or row.removed_from_source
+                or row.source_file != source
+                or row.source_line != draft.line
+            ):
                 to_update.append((row.id, draft, content_changed or row.removed_from_source))
         report.added = to_add
-        gone = [row for key, row in existing.items() if key not in seen_keys and row.source_file == source]
+        gone = [
+            row
+            for key, row in existing.items()
+            if key not in seen_keys and row.source_file == source
+        ]
         report.removed = [row.key for row in gone if prune or not row.removed_from_source]
 
         if dry_run:
@@ -156,7 +176,9 @@ def sync_deck(
         _insert_notes(session, deck.id, to_add, source, now)
         for note_id, draft, refresh_cards in to_update:
             session.execute(
-                update(Note).where(Note.id == note_id).values(**_note_values(draft, source), updated_at=now)
+                update(Note)
+                .where(Note.id == note_id)
+                .values(**_note_values(draft, source), updated_at=now)
             )
             if refresh_cards:
                 _sync_card_ordinals(session, note_id, draft, now)
@@ -166,12 +188,16 @@ def sync_deck(
             if prune:
                 session.execute(delete(Note).where(Note.id.in_(chunk)))  # type: ignore[attr-defined]
             else:
-                session.execute(update(Note).where(Note.id.in_(chunk)).values(removed_from_source=True))  # type: ignore[attr-defined]
+                session.execute(
+                    update(Note).where(Note.id.in_(chunk)).values(removed_from_source=True)
+                )  # type: ignore[attr-defined]
                 session.execute(update(Card).where(Card.note_id.in_(chunk)).values(suspended=True))  # type: ignore[attr-defined]
     return report
 
 
-def _insert_notes(session: Session, deck_id: int, drafts: list[NoteDraft], source: str, now: datetime) -> None:
+def _insert_notes(
+    session: Session, deck_id: int, drafts: list[NoteDraft], source: str, now: datetime
+) -> None:
     if not drafts:
         return
     # One executemany per batch rather than ORM objects: adding 10,000 notes is an order of
@@ -180,15 +206,22 @@ def _insert_notes(session: Session, deck_id: int, drafts: list[NoteDraft], sourc
     note_table = Note.__table__  # type: ignore[attr-defined]
     for start in range(0, len(drafts), _INSERT_BATCH):
         batch = drafts[start : start + _INSERT_BATCH]
-        rows = [{**_note_values(d, source), "deck_id": deck_id, "created_at": now, "updated_at": now} for d in batch]
+        rows = [
+            {**_note_values(d, source), "deck_id": deck_id, "created_at": now, "updated_at": now}
+            for d in batch
+        ]
         bulk_insert(connection, note_table, rows)
     keys = {d.key for d in drafts}
     note_ids = {
         key: note_id
-        for note_id, key in connection.execute(select(Note.id, Note.key).where(Note.deck_id == deck_id))
+        for note_id, key in connection.execute(
+            select(Note.id, Note.key).where(Note.deck_id == deck_id)
+        )
         if key in keys
     }
-    cards = [_new_card(note_ids[d.key], ordinal, now) for d in drafts for ordinal in d.card_ordinals()]
+    cards = [
+        _new_card(note_ids[d.key], ordinal, now) for d in drafts for ordinal in d.card_ordinals()
+    ]
     card_table = Card.__table__  # type: ignore[attr-defined]
     for start in range(0, len(cards), _INSERT_BATCH):
         bulk_insert(connection, card_table, cards[start : start + _INSERT_BATCH])
@@ -197,7 +230,12 @@ def _insert_notes(session: Session, deck_id: int, drafts: list[NoteDraft], sourc
 def _sync_card_ordinals(session: Session, note_id: int, draft: NoteDraft, now: datetime) -> None:
     """Give an edited note the cards it now needs; cards it no longer makes are suspended, not deleted."""
     wanted = set(draft.card_ordinals())
-    have = {row.ordinal: row for row in session.execute(select(Card.id, Card.ordinal, Card.suspended).where(Card.note_id == note_id))}
+    have = {
+        row.ordinal: row
+        for row in session.execute(
+            select(Card.id, Card.ordinal, Card.suspended).where(Card.note_id == note_id)
+        )
+    }
     missing = [_new_card(note_id, ordinal, now) for ordinal in sorted(wanted - have.keys())]
     if missing:
         session.execute(insert(Card), missing)
