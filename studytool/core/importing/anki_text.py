@@ -24,6 +24,7 @@ import io
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import PurePath
 
 from studytool.core.cloze import has_cloze
 from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDraft, ParsedDeck
@@ -86,6 +87,19 @@ def _header_lines(lines: list[str]) -> Iterator[tuple[int, str, str]]:
         yield index, header.group(1).strip().lower(), header.group(2).strip()
 
 
+def _guess_delimiter(first_row: str, suffix: str) -> str:
+    """The separator of a file without ``#separator:``, guessed from its first row as Anki does.
+
+    Anki's own export writes tabs; spreadsheets write commas, or semicolons where the comma is
+    the decimal mark.
+    """
+    if "\t" in first_row or suffix != ".csv":
+        return "\t"
+    if ";" in first_row and "," not in first_row:
+        return ";"
+    return ","
+
+
 def looks_like_anki_text(text: str, suffix: str) -> bool:
     """True for text with Anki's ``#separator:``-style headers, or delimited rows in a text file.
 
@@ -103,9 +117,8 @@ def looks_like_anki_text(text: str, suffix: str) -> bool:
     if not rows:
         return False
     if suffix == ".txt":
-        return all("\t" in line for line in rows[: min(len(rows), 5)])
-    separator = "\t" if suffix == ".tsv" or "\t" in rows[0] else ","
-    return separator in rows[0]
+        return all("\t" in line for line in rows[:5])
+    return _guess_delimiter(rows[0], suffix) in rows[0]
 
 
 class _HtmlToText(HTMLParser):
@@ -150,22 +163,32 @@ class _HtmlToText(HTMLParser):
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
+    def convert(self, value: str) -> str:
+        """The text of one field; the parser is reset first, so one instance serves a file."""
+        self.reset()
+        self.parts = []
+        self.feed(value)
+        self.close()
+        return "".join(self.parts)
 
-def html_to_text(value: str) -> str:
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE_BEFORE_BREAK = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def html_to_text(value: str, parser: _HtmlToText | None = None) -> str:
     """Plain text of an Anki HTML field: ``<br>``/``<div>`` → newlines, ``<b>`` → ``**``."""
     if "<" not in value and "&" not in value:
         return value.strip()
-    parser = _HtmlToText()
     try:
-        parser.feed(value)
-        parser.close()
-        text = "".join(parser.parts)
+        text = (parser or _HtmlToText()).convert(value)
     except Exception:  # html.parser is lenient, but a parse failure must not stop an import
-        text = html.unescape(re.sub(r"<[^>]*>", "", value))
+        text = html.unescape(_TAG.sub("", value))
     text = text.replace("\xa0", " ")
     # Nested blocks (<div><div>) each add a break; keep at most one blank line.
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _SPACE_BEFORE_BREAK.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
@@ -243,10 +266,11 @@ def parse_anki_text(text: str, source: str) -> ParsedDeck:
     html_fields = headers.get("html", "false").lower() == "true"
     separator_name = headers.get("separator")
     if separator_name is None:
-        # Anki guesses from the first row; tab is what its own export writes.
-        first = next((line for line in head[header_count:] if line.strip()), "")
-        suffix = source.lower().rsplit(".", 1)[-1]
-        delimiter = "\t" if "\t" in first or suffix != "csv" else ","
+        first = next(
+            (line for line in head[header_count:] if line.strip() and not line.startswith("#")),
+            "",
+        )
+        delimiter = _guess_delimiter(first, PurePath(source).suffix.lower())
     else:
         delimiter = _SEPARATORS.get(separator_name.lower(), separator_name)
         if len(delimiter) != 1:
@@ -273,6 +297,7 @@ def parse_anki_text(text: str, source: str) -> ParsedDeck:
     reader = csv.reader(rows, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
     notes: list[NoteDraft] = []
     decks: set[str] = set()
+    html_parser = _HtmlToText()
     while True:
         rows.start_row()
         try:
@@ -306,7 +331,7 @@ def parse_anki_text(text: str, source: str) -> ParsedDeck:
 
         fields = [value for index, value in enumerate(row) if index not in special]
         if html_fields:
-            fields = [html_to_text(value) for value in fields]
+            fields = [html_to_text(value, html_parser) for value in fields]
         else:
             fields = [value.strip() for value in fields]
         if len(fields) < 2:

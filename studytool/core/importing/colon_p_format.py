@@ -26,6 +26,22 @@ from studytool.core.models import NoteKind
 FORMAT_NAME = "colon-p"
 
 
+_QUESTION = re.compile(r"^\s{0,3}:p(?:\s+(.*))?$")
+_ANSWER_OPEN = re.compile(r"^\s{0,3}\?\?x(?:\s+(.*))?$")
+_ANSWER_CLOSE = re.compile(r"^\s{0,3}x\?\?\s*$")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
+_SEPARATOR = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_STARTING_CHAPTER = re.compile(r"^\s*\*\*Starting Chapter:?\*\*", re.IGNORECASE)
+_BACKGROUND_LABEL = re.compile(r"^\s*Background context\s*:\s*", re.IGNORECASE)
+# Cheap checks for detection: both markers must start a line somewhere in the file.
+_DETECT_QUESTION = re.compile(r"^[ \t]{0,3}:p[ \t]", re.MULTILINE)
+_DETECT_ANSWER = re.compile(r"^[ \t]{0,3}\?\?x[ \t\r]*$", re.MULTILINE)
+# First characters of every line the parser treats specially; other lines skip the regexes,
+# which keeps a 10 MB file to one cheap test per line.
+_MARKER_STARTS = frozenset(":?x#-*_`~")
+
+
 def _split_lines(text: str) -> list[str]:
     """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
 
@@ -33,19 +49,6 @@ def _split_lines(text: str) -> list[str]:
     every line number reported after one.
     """
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-_QUESTION = re.compile(r"^\s{0,3}:p(?:\s+(.*))?$")
-_ANSWER_OPEN = re.compile(r"^\s{0,3}\?\?x(?:\s+(.*))?$")
-_ANSWER_CLOSE = re.compile(r"^\s*x\?\?\s*$")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
-_SEPARATOR = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_STARTING_CHAPTER = re.compile(r"^\s*\*\*Starting Chapter:?\*\*", re.IGNORECASE)
-_BACKGROUND_LABEL = re.compile(r"^\s*Background context\s*:\s*", re.IGNORECASE)
-# Cheap checks for detection: both markers must start a line somewhere in the file.
-_DETECT_QUESTION = re.compile(r"^\s{0,3}:p\s", re.MULTILINE)
-_DETECT_ANSWER = re.compile(r"^\s{0,3}\?\?x\s*$", re.MULTILINE)
 
 
 def looks_like_colon_p(text: str) -> bool:
@@ -120,8 +123,11 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
 
     for index, line in enumerate(lines):
         number = index + 1
+        plain = line[:4].lstrip()[:1] not in _MARKER_STARTS
 
         if orphan_answer_line:
+            if plain:
+                continue
             # The body of a ??x that had no :p: skip it so it does not spill into cards.
             if _ANSWER_CLOSE.match(line):
                 orphan_answer_line, in_fence = 0, False
@@ -133,6 +139,9 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
             orphan_answer_line, in_fence = 0, False
 
         if in_answer and card is not None:
+            if plain:
+                card.answer.append(line)
+                continue
             if _ANSWER_CLOSE.match(line):
                 # x?? always closes, even inside an unbalanced fence: a line holding only
                 # "x??" is never code, and this keeps one broken fence from eating the file.
@@ -159,6 +168,9 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
 
         if card is not None:
             # Reading a question: it runs until ??x.
+            if plain:
+                card.question.append(line)
+                continue
             answer = _ANSWER_OPEN.match(line)
             if answer:
                 card.answer_line = number
@@ -187,6 +199,10 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
             card, in_fence = None, False
             # fall through: the line is handled as ordinary text below
 
+        if plain:
+            if not section_has_card:
+                context_lines.append(line)
+            continue
         question = _QUESTION.match(line)
         if question:
             if not section_has_card:

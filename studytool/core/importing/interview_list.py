@@ -24,15 +24,6 @@ from studytool.core.models import NoteKind
 FORMAT_NAME = "interview-list"
 
 
-def _split_lines(text: str) -> list[str]:
-    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
-
-    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
-    every line number reported after one.
-    """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
 _QUESTION = re.compile(r"^\s{0,3}Q(\d+)\s*[.):]\s+(\S.*)$")
 _LABEL = re.compile(
     r"^\s{0,3}(model answer|rubric|follow[- ]?ups?)\s*:\s*(.*)$",
@@ -45,11 +36,22 @@ _FOLLOW_UP = re.compile(r"[^?]*\?+")
 # Quotes and list punctuation left at the edges of a follow-up after splitting at "?".
 _EDGE_PUNCTUATION = "\"'“”‘’ \t,;"
 
-_DETECT_QUESTION = re.compile(r"^\s{0,3}Q\d+\s*[.):]\s+\S", re.MULTILINE)
-_DETECT_ANSWER = re.compile(r"^\s{0,3}model answer\s*:", re.MULTILINE | re.IGNORECASE)
+_DETECT_QUESTION = re.compile(r"^[ \t]{0,3}Q\d+[ \t]*[.):][ \t]+\S", re.MULTILINE)
+_DETECT_ANSWER = re.compile(r"^[ \t]{0,3}model answer[ \t]*:", re.MULTILINE | re.IGNORECASE)
+# First characters of question, label and fence lines; other lines skip the regexes.
+_MARKER_STARTS = frozenset("QMmRrFf`~")
 
 _ANSWER, _RUBRIC, _FOLLOW_UPS, _QUESTION_TEXT = "answer", "rubric", "follow-ups", "question"
 _LABEL_NAMES = {_ANSWER: "Model answer:", _RUBRIC: "Rubric:", _FOLLOW_UPS: "Follow-ups:"}
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def looks_like_interview_list(text: str) -> bool:
@@ -118,10 +120,10 @@ def split_follow_ups(lines: list[str]) -> list[str]:
         items = [" ".join(line.strip() for line in lines)]
     questions: list[str] = []
     for item in items:
-        end = 0
-        for match in _FOLLOW_UP.finditer(item):
-            questions.append(match.group(0))
-            end = match.end()
+        # Split only up to the last "?": a long tail without one would make every start
+        # position of the pattern scan to the end of the text.
+        end = item.rfind("?") + 1
+        questions.extend(match.group(0) for match in _FOLLOW_UP.finditer(item, 0, end))
         questions.append(item[end:])  # trailing text without a question mark
     result: list[str] = []
     for question in questions:
@@ -149,7 +151,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
     warnings: list[ImportIssue] = []
     current: _Question | None = None
     field: str | None = None
-    in_fence = False
+    fence_line = 0  # where the open code block of a model answer started; 0 when none
 
     def finish(question: _Question) -> None:
         answer = _trim_blank_lines(question.fields.get(_ANSWER, []))
@@ -164,7 +166,11 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
             return
         if not answer:
             errors.append(
-                ImportIssue(source, question.field_lines[_ANSWER], "'Model answer:' is empty")
+                ImportIssue(
+                    source,
+                    question.field_lines[_ANSWER],
+                    "'Model answer:' is empty; write the answer after it",
+                )
             )
             return
         notes.append(
@@ -180,14 +186,15 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
 
     for index, line in enumerate(_split_lines(text)):
         number = index + 1
+        marker = line[:4].lstrip()[:1] in _MARKER_STARTS
         # A model answer may hold fenced code, where "Q1." or "Rubric:" is code, not a field.
-        if field == _ANSWER and _FENCE.match(line):
-            in_fence = not in_fence
-        if in_fence and current is not None:
+        if marker and field == _ANSWER and _FENCE.match(line):
+            fence_line = 0 if fence_line else number
+        if fence_line and current is not None:
             current.fields[_ANSWER].append(line)
             continue
 
-        question = _QUESTION.match(line)
+        question = _QUESTION.match(line) if marker else None
         if question:
             if current is not None:
                 finish(current)
@@ -195,7 +202,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
             field = _QUESTION_TEXT
             continue
 
-        label = _LABEL.match(line)
+        label = _LABEL.match(line) if marker else None
         if label:
             name = _field_name(label.group(1))
             if current is None:
@@ -232,13 +239,23 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
             current.fields[_ANSWER].append(line)
         elif not line.strip():
             # The question, rubric and follow-ups are one paragraph each; what follows a
-            # blank line is chapter prose, not part of the card.
-            field = None
+            # blank line is chapter prose, not part of the card. A label alone on its line
+            # may still have its list after a blank line.
+            if field == _QUESTION_TEXT or any(part.strip() for part in current.fields[field]):
+                field = None
         elif field == _QUESTION_TEXT:
             current.question.append(line)
         else:
             current.fields[field].append(line)
 
+    if fence_line:
+        errors.append(
+            ImportIssue(
+                source,
+                fence_line,
+                "code block in the model answer is never closed; add the closing ``` line",
+            )
+        )
     if current is not None:
         finish(current)
     if errors:

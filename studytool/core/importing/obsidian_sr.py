@@ -27,16 +27,8 @@ from studytool.core.models import NoteKind
 FORMAT_NAME = "obsidian-sr"
 
 
-def _split_lines(text: str) -> list[str]:
-    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
-
-    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
-    every line number reported after one.
-    """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-_SR_COMMENT = re.compile(r"<!--SR:.*?-->")
+# Scheduling data has no "<"; stopping at one keeps many unclosed comments on a line linear.
+_SR_COMMENT = re.compile(r"<!--SR:[^<]*?-->")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _RULE = re.compile(r"^\s{0,3}(?:-{3,}|\*{3,}|_{3,})\s*$")
@@ -52,9 +44,20 @@ _BACKTICKS = re.compile(r"`+")
 _SEPARATOR = re.compile(r":::?")
 _HINT_OR_GROUP = re.compile(r"\{\{c(\d+)::([^{}\n]*?)\}\}(?:\^\[([^\]\n]*)\])?(?:\[\^(\d+)\])?")
 _DETECT_PRIMARY = re.compile(r"^(?:Q|C|A):\s", re.MULTILINE)
+_FENCE_STARTS = frozenset("`~")
+_RULE_STARTS = frozenset("-*_")
 
 
-@dataclass
+def _split_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+@dataclass(slots=True)
 class _Line:
     number: int
     text: str
@@ -171,8 +174,14 @@ def _blocks(lines: list[str], start: int) -> list[tuple[list[str], list[_Line]]]
             current = []
 
     for index in range(start, len(lines)):
-        text = _SR_COMMENT.sub("", lines[index]).rstrip()
-        fence = _FENCE.match(text)
+        text = lines[index]
+        if "<!--SR:" in text:
+            text = _SR_COMMENT.sub("", text)
+        text = text.rstrip()
+        # Only lines starting with these characters can be fences, headings or rules; the
+        # test keeps the regexes off the bulk of a large file.
+        head = text.lstrip()[:1]
+        fence = _FENCE.match(text) if head in _FENCE_STARTS else None
         if in_fence:
             current.append(_Line(index + 1, text, True))
             if (
@@ -186,8 +195,8 @@ def _blocks(lines: list[str], start: int) -> list[tuple[list[str], list[_Line]]]
             in_fence, fence_marker = True, fence.group(1)
             current.append(_Line(index + 1, text, True))
             continue
-        heading = _HEADING.match(text)
-        if heading and not _is_tag_line(text):
+        heading = _HEADING.match(text) if head == "#" else None
+        if heading:
             close()
             level = len(heading.group(1))
             title = (heading.group(2) or "").strip().rstrip("#").strip()
@@ -195,7 +204,7 @@ def _blocks(lines: list[str], start: int) -> list[tuple[list[str], list[_Line]]]
             if title:
                 headings.append((level, title))
             continue
-        if not text.strip() or _RULE.match(text):
+        if not head or (head in _RULE_STARTS and _RULE.match(text)):
             close()
             continue
         current.append(_Line(index + 1, text, False))
@@ -240,17 +249,17 @@ class _Parser:
             if line.code:
                 pending.append(line)
                 continue
-            stripped = line.text.strip()
-            if stripped in ("?", "??"):
+            head = line.text.lstrip()[:1]
+            if head == "?" and line.text.strip() in ("?", "??"):
                 self.multi_line(pending, lines[position + 1 :], line, context)
                 return
-            if _is_tag_line(stripped):
+            if head == "#" and _is_tag_line(line.text):
                 # A line of tags only marks the deck of the cards after it.
-                tags = _deck_tags(stripped)
+                tags = _deck_tags(line.text)
                 if tags:
                     self.current_tags = tags
                 continue
-            separator = _find_separator(line.text)
+            separator = _find_separator(line.text) if "::" in line.text else None
             if separator is not None:
                 self.prose(pending, context)
                 pending = []
@@ -303,7 +312,7 @@ class _Parser:
         if cloze is None:
             # Plain prose; a deck tag in it still applies to the cards that follow.
             for line in lines:
-                if not line.code:
+                if not line.code and "#flashcard" in line.text:
                     found = _deck_tags(line.text)
                     if found:
                         self.current_tags = found
@@ -371,9 +380,9 @@ def looks_like_obsidian(text: str) -> bool:
     (outside code) or a ``?``/``??`` line between two text lines is needed, and a file with
     ``Q:``/``A:``/``C:`` lines is left to the primary format.
     """
-    if "<!--SR:" in text or _DECK_TAG.search(text):
+    if "<!--SR:" in text or ("#flashcard" in text and _DECK_TAG.search(text)):
         return True
-    if _DETECT_PRIMARY.search(text):
+    if ("::" not in text and "?" not in text) or _DETECT_PRIMARY.search(text):
         return False
     lines = _split_lines(text)
     start, _ = _frontmatter(lines)
@@ -381,10 +390,12 @@ def looks_like_obsidian(text: str) -> bool:
         for position, line in enumerate(block):
             if line.code:
                 continue
-            stripped = line.text.strip()
-            if stripped in ("?", "??"):
+            if line.text.strip() in ("?", "??"):
                 if 0 < position < len(block) - 1:
                     return True
+                continue
+            # A tab inside the line means delimited rows (Anki's "Deck::Sub" names), not notes.
+            if "::" not in line.text or "\t" in line.text.strip():
                 continue
             separator = _find_separator(line.text)
             if separator is not None:
