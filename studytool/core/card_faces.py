@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from studytool.core import cloze
-from studytool.core.models import Note, NoteKind
+from studytool.core.models import NoteKind
+
+
+class NoteText(Protocol):
+    """What a card's faces are made from: a Note or a NoteFaces."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def question(self) -> str: ...
+    @property
+    def answer(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class NoteFaces:
+    kind: str
+    question: str
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -17,7 +36,7 @@ class CardFaces:
     expected: str
 
 
-def card_faces(note: Note, ordinal: int) -> CardFaces:
+def card_faces(note: NoteText, ordinal: int) -> CardFaces:
     if note.kind == NoteKind.CLOZE.value:
         back = cloze.render_back(note.question, ordinal)
         if note.answer:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -95,7 +95,27 @@ class Card(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("note_id", "ordinal", name="uq_card_note_ordinal"),
-        Index("ix_card_queue", "suspended", "due"),
+        # The study queue's scans: learning and review cards by due time, new cards in note order. Partial,
+        # so each holds only the cards it can return; the queries repeat these conditions.
+        Index(
+            "ix_card_learning",
+            "due",
+            sqlite_where=text("suspended = 0 AND reps > 0 AND state != 2"),
+            postgresql_where=text("suspended = false AND reps > 0 AND state != 2"),
+        ),
+        Index(
+            "ix_card_review",
+            "due",
+            sqlite_where=text("suspended = 0 AND reps > 0 AND state = 2"),
+            postgresql_where=text("suspended = false AND reps > 0 AND state = 2"),
+        ),
+        Index(
+            "ix_card_new",
+            "note_id",
+            "ordinal",
+            sqlite_where=text("suspended = 0 AND reps = 0"),
+            postgresql_where=text("suspended = false AND reps = 0"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
@@ -23,6 +23,7 @@ from sqlmodel import Session
 from studytool import paths
 from studytool.config import Settings
 from studytool.core.models import Setting
+from studytool.core.prepared import Cursor, raw_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
@@ -138,6 +139,24 @@ class Store:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction, for hot paths that skip the ORM."""
+        try:
+            with self._writer.begin() as connection:
+                yield connection
+        except OperationalError as exc:
+            raise _friendly_operational_error(exc, self.url) from exc
+
+    @contextmanager
+    def raw_transaction(self, *, write: bool) -> Iterator[Cursor]:
+        """A DBAPI-level transaction for the study queue's prepared statements."""
+        try:
+            with raw_transaction(self.engine, write=write) as cursor:
+                yield cursor
+        except self.engine.dialect.loaded_dbapi.OperationalError as exc:
+            raise _friendly_operational_error(exc, self.url) from exc
+
     def load_settings(self) -> Settings:
         with self.session() as session:
             row = session.get(Setting, SETTINGS_KEY)
@@ -197,8 +216,10 @@ def backup_sqlite_file(source_path: Path, reason: str) -> Path:
     return target
 
 
-def _friendly_operational_error(exc: OperationalError, url: str) -> StoreError:
-    text = str(exc.orig).lower()
+def _friendly_operational_error(exc: Exception, url: str) -> StoreError:
+    """Translate a driver's operational error (SQLAlchemy-wrapped or raw) into what to do."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).lower()
     where = describe_url(url)
     if "locked" in text or "busy" in text:
         return StoreError(
@@ -211,7 +232,7 @@ def _friendly_operational_error(exc: OperationalError, url: str) -> StoreError:
         return StoreError(
             f"{where}: the disk is full or failing; free some space and try again. Nothing was saved."
         )
-    return StoreError(f"{where}: {exc.orig}")
+    return StoreError(f"{where}: {original}")
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -314,6 +335,6 @@ def _compiled_insert(
 ) -> tuple[str, list[str], dict[str, Any]]:
     """SQL text, parameter order and per-column converters of an INSERT; compiling costs ~3 ms."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
-    processors = {name: table.c[name].type.bind_processor(dialect) for name in names}
+    processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
     order = list(compiled.positiontup) if compiled.positional else list(names)
     return compiled.string, order, processors

@@ -79,7 +79,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("note_id", "ordinal", name="uq_card_note_ordinal"),
     )
     with op.batch_alter_table("card", schema=None) as batch_op:
-        batch_op.create_index("ix_card_queue", ["suspended", "due"], unique=False)
+        batch_op.create_index(
+            "ix_card_learning",
+            ["due"],
+            unique=False,
+            sqlite_where=sa.text("suspended = 0 AND reps > 0 AND state != 2"),
+            postgresql_where=sa.text("suspended = false AND reps > 0 AND state != 2"),
+        )
+        batch_op.create_index(
+            "ix_card_review",
+            ["due"],
+            unique=False,
+            sqlite_where=sa.text("suspended = 0 AND reps > 0 AND state = 2"),
+            postgresql_where=sa.text("suspended = false AND reps > 0 AND state = 2"),
+        )
+        batch_op.create_index(
+            "ix_card_new",
+            ["note_id", "ordinal"],
+            unique=False,
+            sqlite_where=sa.text("suspended = 0 AND reps = 0"),
+            postgresql_where=sa.text("suspended = false AND reps = 0"),
+        )
 
     op.create_table(
         "reviewlog",
@@ -106,7 +126,9 @@ def downgrade() -> None:
 
     op.drop_table("reviewlog")
     with op.batch_alter_table("card", schema=None) as batch_op:
-        batch_op.drop_index("ix_card_queue")
+        batch_op.drop_index("ix_card_new")
+        batch_op.drop_index("ix_card_review")
+        batch_op.drop_index("ix_card_learning")
 
     op.drop_table("card")
     op.drop_table("note")

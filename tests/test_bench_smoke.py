@@ -1,0 +1,77 @@
+"""Keeps the store benchmark (``python -m bench store``) from rotting: a tiny run of each side.
+
+The figures at this size mean nothing; only that the benchmark runs end to end, fills the
+table and writes its JSON is checked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `bench` lives at the repository root, beside `studytool`
+    sys.path.insert(0, str(ROOT))
+
+from bench import __main__ as bench_cli  # noqa: E402
+from bench import anki_baseline, store  # noqa: E402
+
+TINY = ["--cards", "200", "--add", "200", "--rounds", "2", "--picks", "20", "--quiet"]
+
+
+def _anki_importable() -> bool:
+    return importlib.util.find_spec("anki") is not None and anki_baseline.anki_version() is not None
+
+
+def test_studytool_side_runs_at_tiny_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "store.json"
+    code = store.main([*TINY, "--no-anki", "--json", str(out)])
+
+    assert code == 0  # no baseline, so no target can fail
+    printed = capsys.readouterr().out
+    assert "add 200 notes" in printed
+    assert "pick+commit @200 (new cards)" in printed
+    assert "pick+commit @200 (due reviews)" in printed
+
+    result = json.loads(out.read_text())
+    rows = {row["task"]: row for row in result["rows"]}
+    for task in ("add 200 notes", "pick+commit @200 (new cards)", "pick+commit @200 (due reviews)"):
+        row = rows[task]
+        assert row["studytool"]["median"] > 0
+        assert len(row["studytool"]["samples"]) == 2
+        assert row["baseline"] is None
+        assert row["verdict"] == "n/a"
+    assert not [note for note in result["notes"] if "ran out" in note]
+
+
+@pytest.mark.skipif(not _anki_importable(), reason="anki (the bench extra) is not installed")
+def test_both_sides_run_at_tiny_size() -> None:
+    options = store.parse_args([*TINY, "--rounds", "1"])
+    report = store.run(options)
+
+    assert report.baseline["version"]
+    targeted = [row for row in report.rows if row.target is not None]
+    assert len(targeted) == 3
+    for row in targeted:
+        assert row.ours is not None and row.baseline is not None
+        assert row.ratio is not None and row.ratio > 0
+        assert row.verdict in ("PASS", "FAIL")
+    assert not [note for note in report.notes if "ran out" in note or "warning" in note]
+
+
+def test_cli_dispatches_to_named_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "store" in bench_cli.discover()
+    assert bench_cli.main(["--list"]) == 0
+    assert "store" in capsys.readouterr().out.split()
+    assert bench_cli.main(["no-such-benchmark"]) == 2
+
+
+def test_store_options_are_checked() -> None:
+    with pytest.raises(SystemExit):
+        store.parse_args(["--cards", "100", "--picks", "100"])  # more picks than cards
