@@ -46,13 +46,20 @@ def _import_bundled(store: Store) -> None:
     if result is None:
         return
     changed = [report for report in result.reports if report.changed]
-    if changed:
-        click.echo(
-            "Bundled decks updated: " + "; ".join(f"{r.deck}: {r.summary()}" for r in changed),
-            err=True,
-        )
+    first_time = all(report.unchanged == 0 and not report.updated for report in result.reports)
+    if changed and first_time:
+        cards = sum(len(report.added) for report in changed)
+        click.echo(f"Imported the bundled decks: {_count(len(changed), 'deck')}, {_count(cards, 'note')}.", err=True)
+    elif changed:
+        click.echo("Bundled decks updated:", err=True)
+        for report in changed:
+            click.echo(f"  {report.deck}: {report.summary()}", err=True)
     for issue in result.errors:
         click.echo(f"warning: bundled deck not imported: {issue}", err=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 pass_context = click.make_pass_decorator(Context)

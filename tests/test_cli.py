@@ -108,13 +108,13 @@ def test_bundled_decks_are_imported_on_first_run_and_when_changed(
     (folder / "one.md").write_text('+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1\nid: one\n')
     monkeypatch.setattr("studytool.paths.bundled_decks_dir", lambda: folder)
     first = run("decks", bundled=True)
-    assert "Bundled decks updated: Bundled: 1 added" in first.output
+    assert "Imported the bundled decks: 1 deck, 1 note." in first.output
     assert "Bundled decks updated" not in run("decks", bundled=True).output
     (folder / "one.md").write_text(
         '+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1 edited\nid: one\n\nQ: q2?\nA: a2\n'
     )
     third = run("decks", bundled=True)
-    assert "Bundled: 1 added, 1 updated, 0 unchanged" in third.output
+    assert "Bundled decks updated:\n  Bundled: 1 added, 1 updated, 0 unchanged" in third.output
 
 
 def test_settings_show_set_reset() -> None:
