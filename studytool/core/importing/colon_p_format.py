@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import re
 
-from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDraft, ParsedDeck
+from studytool.core.importing.drafts import (
+    DeckParseError,
+    ImportIssue,
+    NoteDraft,
+    ParsedDeck,
+    source_lines,
+)
 from studytool.core.models import NoteKind
 
 FORMAT_NAME = "colon-p"
@@ -40,15 +46,6 @@ _DETECT_ANSWER = re.compile(r"^[ \t]{0,3}\?\?x[ \t\r]*$", re.MULTILINE)
 # First characters of every line the parser treats specially; other lines skip the regexes,
 # which keeps a 10 MB file to one cheap test per line.
 _MARKER_STARTS = frozenset(":?x#-*_`~")
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
-
-    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
-    every line number reported after one.
-    """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def looks_like_colon_p(text: str) -> bool:
@@ -79,7 +76,7 @@ class _Card:
 
 def parse_colon_p(text: str, source: str) -> ParsedDeck:
     """Parse ``:p``/``??x``/``x??`` flashcard notes; raise DeckParseError listing every problem."""
-    lines = _split_lines(text)
+    lines = source_lines(text)
     notes: list[NoteDraft] = []
     errors: list[ImportIssue] = []
     warnings: list[ImportIssue] = []

@@ -38,6 +38,15 @@ class DeckParseError(Exception):
         super().__init__("\n".join(str(issue) for issue in issues))
 
 
+def source_lines(text: str) -> list[str]:
+    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
+
+    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
+    every line number reported after one.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 _WHITESPACE = re.compile(r"\s+")
 
 

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import re
 
-from studytool.core.importing.drafts import DeckParseError, ImportIssue, NoteDraft, ParsedDeck
+from studytool.core.importing.drafts import (
+    DeckParseError,
+    ImportIssue,
+    NoteDraft,
+    ParsedDeck,
+    source_lines,
+)
 from studytool.core.models import NoteKind
 
 FORMAT_NAME = "interview-list"
@@ -43,15 +49,6 @@ _MARKER_STARTS = frozenset("QMmRrFf`~")
 
 _ANSWER, _RUBRIC, _FOLLOW_UPS, _QUESTION_TEXT = "answer", "rubric", "follow-ups", "question"
 _LABEL_NAMES = {_ANSWER: "Model answer:", _RUBRIC: "Rubric:", _FOLLOW_UPS: "Follow-ups:"}
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
-
-    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
-    every line number reported after one.
-    """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def looks_like_interview_list(text: str) -> bool:
@@ -184,7 +181,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
             )
         )
 
-    for index, line in enumerate(_split_lines(text)):
+    for index, line in enumerate(source_lines(text)):
         number = index + 1
         marker = line[:4].lstrip()[:1] in _MARKER_STARTS
         # A model answer may hold fenced code, where "Q1." or "Rubric:" is code, not a field.

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from studytool.core.cloze import highlights_to_cloze
-from studytool.core.importing.drafts import ImportIssue, NoteDraft, ParsedDeck
+from studytool.core.importing.drafts import ImportIssue, NoteDraft, ParsedDeck, source_lines
 from studytool.core.models import NoteKind
 
 FORMAT_NAME = "obsidian-sr"
@@ -46,15 +46,6 @@ _HINT_OR_GROUP = re.compile(r"\{\{c(\d+)::([^{}\n]*?)\}\}(?:\^\[([^\]\n]*)\])?(?
 _DETECT_PRIMARY = re.compile(r"^(?:Q|C|A):\s", re.MULTILINE)
 _FENCE_STARTS = frozenset("`~")
 _RULE_STARTS = frozenset("-*_")
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines as editors count them: only \\n, \\r\\n and \\r end a line.
-
-    ``str.splitlines`` also breaks at form feeds and Unicode separators, which would shift
-    every line number reported after one.
-    """
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 @dataclass(slots=True)
@@ -384,7 +375,7 @@ def looks_like_obsidian(text: str) -> bool:
         return True
     if ("::" not in text and "?" not in text) or _DETECT_PRIMARY.search(text):
         return False
-    lines = _split_lines(text)
+    lines = source_lines(text)
     start, _ = _frontmatter(lines)
     for _, block in _blocks(lines, start):
         for position, line in enumerate(block):
@@ -407,7 +398,7 @@ def looks_like_obsidian(text: str) -> bool:
 
 def parse_obsidian(text: str, source: str) -> ParsedDeck:
     """Parse Obsidian Spaced Repetition notes; broken cards become warnings, never errors."""
-    lines = _split_lines(text)
+    lines = source_lines(text)
     start, file_tags = _frontmatter(lines)
     parser = _Parser(source, file_tags)
     for headings, block in _blocks(lines, start):

@@ -22,6 +22,7 @@ from studytool.core.importing.drafts import (
     ImportIssue,
     NoteDraft,
     ParsedDeck,
+    source_lines,
 )
 from studytool.core.models import NoteKind
 
@@ -141,7 +142,7 @@ def _split_list(values: list[_FieldValue]) -> list[str]:
         text = value.text()
         if not text:
             continue
-        lines = text.splitlines()
+        lines = source_lines(text)
         if any(_BULLET.match(line) for line in lines):
             current: list[str] | None = None
             for line in lines:
@@ -167,7 +168,7 @@ def _split_tags(text: str) -> list[str]:
 
 def parse_primary(text: str, source: str) -> ParsedDeck:
     """Parse a deck in the primary format; raise DeckParseError listing every problem."""
-    lines = text.splitlines()
+    lines = source_lines(text)
     front, body_start, issues = _split_front_matter(lines, source)
     errors = [issue for issue in issues if "unknown front matter key" not in issue.message]
     warnings = [issue for issue in issues if issue not in errors]
