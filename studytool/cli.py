@@ -116,6 +116,7 @@ def import_command(
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
     failed = 0
+    with_cards = 0
     totals = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
     with obj.store(with_bundled=False) as store:
         files = list(find_deck_files(sources))
@@ -146,6 +147,7 @@ def import_command(
                 click.echo(f"warning: {inert(str(warning))}", err=True)
             if not parsed.notes:
                 continue
+            with_cards += 1
             report = sync_deck(store, parsed, deck_name, prune=prune, dry_run=dry_run)
             totals["added"] += len(report.added)
             totals["updated"] += len(report.updated)
@@ -165,7 +167,7 @@ def import_command(
     if len(files) > 1:
         verb = "Would change" if dry_run else "Done"
         click.echo(
-            f"{verb}: {len(files) - failed} of {len(files)} files; {totals['added']} added, {totals['updated']} updated, "
+            f"{verb}: {with_cards} of {len(files)} files had cards; {totals['added']} added, {totals['updated']} updated, "
             f"{totals['unchanged']} unchanged, {totals['removed']} removed."
         )
     if failed:

@@ -55,7 +55,7 @@ def test_import_reports_errors_with_file_and_line_and_continues(tmp_path: Path) 
     assert result.exit_code == 1
     assert f"error: {bad}:4: card has no answer; add an A: line" in result.output
     assert f"{bad}: not imported" in result.output
-    assert "Done: 1 of 2 files; 1 added" in result.output
+    assert "Done: 1 of 2 files had cards; 1 added" in result.output
 
 
 def test_import_missing_path() -> None:
