@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -49,7 +50,10 @@ def _import_bundled(store: Store) -> None:
     first_time = all(report.unchanged == 0 and not report.updated for report in result.reports)
     if changed and first_time:
         cards = sum(len(report.added) for report in changed)
-        click.echo(f"Imported the bundled decks: {_count(len(changed), 'deck')}, {_count(cards, 'note')}.", err=True)
+        click.echo(
+            f"Imported the bundled decks: {_count(len(changed), 'deck')}, {_count(cards, 'note')}.",
+            err=True,
+        )
     elif changed:
         click.echo("Bundled decks updated:", err=True)
         for report in changed:
@@ -83,11 +87,19 @@ pass_context = click.make_pass_decorator(Context)
 def main(ctx: click.Context, db: str | None, no_bundled_decks: bool) -> None:
     """Spaced-repetition study for AI-engineering interviews.
 
-    Run without a command to start reviewing.
+    Run without a command to open the app.
     """
     ctx.obj = Context(db, bundled=not no_bundled_decks)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(review, deck=(), plain=True)
+        _run_app(ctx.obj, start_review=None)
+
+
+def _run_app(obj: Context, start_review: list[str] | None) -> None:
+    """Open the full-screen app (on a terminal) on the home screen or straight into a review."""
+    from studytool.tui.app import StudyApp
+
+    with obj.store() as store:
+        StudyApp(store, start_review=start_review).run()
 
 
 @main.command("import")
@@ -209,10 +221,13 @@ def decks(obj: Context) -> None:
 )
 @pass_context
 def review(obj: Context, deck: tuple[str, ...], plain: bool) -> None:
-    """Review due and new cards (line-based with --plain)."""
+    """Review due and new cards, in the app or line-based with --plain."""
     from studytool.core.study import StudyError, StudySession
     from studytool.plain_review import PlainReview
 
+    if not plain:
+        _run_app(obj, start_review=list(deck))
+        return
     with obj.store() as store:
         try:
             session = StudySession(store, list(deck) or None)
@@ -227,16 +242,19 @@ def review(obj: Context, deck: tuple[str, ...], plain: bool) -> None:
 def stats(obj: Context, deck: tuple[str, ...]) -> None:
     """Reviews today, retention, streak and the week's forecast."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from studytool.core.models import Deck, utcnow
     from studytool.core.stats import review_stats
 
     with obj.store() as store:
         settings = store.load_settings()
-        deck_ids = None
+        deck_ids: list[int] | None = None
         if deck:
             with store.session() as session:
-                deck_ids = list(session.scalars(select(Deck.id).where(Deck.name.in_(deck))))  # type: ignore[attr-defined]
+                # Stored decks always have an id; the model types it Optional for new objects.
+                query = select(col(Deck.id)).where(col(Deck.name).in_(deck))
+                deck_ids = cast(list[int], list(session.scalars(query)))
             if len(deck_ids) != len(set(deck)):
                 raise click.ClickException("unknown deck name; `studytool decks` lists them")
         figures = review_stats(store, utcnow(), settings.day_starts_at_hour, deck_ids)

@@ -1,0 +1,103 @@
+"""Home: the decks with their new / learning / due counts, and the way into each mode."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from studytool.core.models import utcnow
+from studytool.core.stats import DeckCounts, deck_counts
+
+if TYPE_CHECKING:
+    from studytool.tui.app import StudyApp
+
+
+class HomeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("r", "review_selected", "Review deck"),
+        Binding("a", "review_all", "Review all"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="home-summary")
+        yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            "Enter or r reviews the highlighted deck · a reviews every deck", id="home-hint"
+        )
+        yield Footer()
+
+    @property
+    def study_app(self) -> StudyApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Deck", key="deck")
+        for label in ("New", "Learning", "Due", "Cards"):
+            table.add_column(label, key=label.lower(), width=9)
+        self.refresh_decks()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_decks()
+
+    def refresh_decks(self) -> None:
+        store = self.study_app.store
+        settings = store.load_settings()
+        rows = deck_counts(store, utcnow(), settings.day_starts_at_hour)
+        table = self.query_one(DataTable)
+        selected = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(
+                Text(row.name),  # Text, not a markup string: deck names are shown as written
+                *(_count_cell(value, style) for value, style in _cells(row)),
+                key=row.name,
+            )
+        if rows:
+            table.move_cursor(row=min(selected, len(rows) - 1))
+        new = sum(row.new for row in rows)
+        due = sum(row.due for row in rows)
+        summary = (
+            f"{len(rows)} deck{'' if len(rows) == 1 else 's'} · {due} due today · {new} new"
+            if rows
+            else "No decks yet: import some with `studytool import PATH`."
+        )
+        self.query_one("#home-summary", Static).update(Text(summary))
+
+    def _selected_deck(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_review_selected()
+
+    def action_review_selected(self) -> None:
+        deck = self._selected_deck()
+        if deck is not None:
+            self._review([deck])
+
+    def action_review_all(self) -> None:
+        self._review(None)
+
+    def _review(self, decks: list[str] | None) -> None:
+        from studytool.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(decks))
+
+
+def _cells(row: DeckCounts) -> list[tuple[int, str]]:
+    return [(row.new, "blue"), (row.learning, "red"), (row.due, "green"), (row.cards, "")]
+
+
+def _count_cell(value: int, style: str) -> Text:
+    return Text(str(value), style=style if value else "dim", justify="right")

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import DataTable, Markdown, TextArea
+
+from studytool.core.importing import parse_file, parse_text
+from studytool.core.importing.sync import sync_deck
+from studytool.core.models import ReviewLog
+from studytool.tui.app import StudyApp
+from studytool.tui.screens.review import ReviewScreen
+
+from .conftest import FIXTURES
+
+DECK = """+++
+name = "Pilot deck"
++++
+Q: What does the KV cache store?
+A: The keys and values of earlier tokens, per layer.
+R:
+- keys and values
+- per layer
+H: Think of what attention reuses.
+
+---
+
+Q: What is greedy decoding?
+A: Always taking the most likely next token.
+"""
+
+
+@pytest.fixture
+def app(store) -> StudyApp:
+    sync_deck(store, parse_text(DECK, "pilot.md"))
+    return StudyApp(store)
+
+
+async def test_home_lists_decks_with_counts(app: StudyApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 1
+        assert [str(cell) for cell in table.get_row_at(0)] == ["Pilot deck", "2", "0", "0", "2"]
+
+
+async def test_review_a_card_end_to_end(app: StudyApp, store) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert screen.card is not None and screen.card.front == "What does the KV cache store?"
+        assert screen.query_one("#answer", TextArea).has_focus
+        await pilot.press(*"keys and values")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert screen.revealed
+        assert "Again" in str(screen.query_one("#rate-1").label)
+        assert str(screen.query_one("#rate-3").label) == "3 Good\n10m"
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen.card is not None and screen.card.front == "What is greedy decoding?"
+        assert not screen.revealed
+    with store.session() as session:
+        logs = session.scalars(select(ReviewLog)).all()
+    assert [(log.rating, log.typed_answer) for log in logs] == [(3, "keys and values")]
+
+
+async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press("escape", "h")
+        assert "Think of what attention reuses." in str(screen.query_one("#hint").render())
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.revealed
+        await pilot.press("1")
+        await pilot.pause()
+        assert screen.card.front == "What is greedy decoding?"
+        await pilot.press("escape", "u")
+        await pilot.pause()
+        assert screen.card.front == "What does the KV cache store?"
+        assert screen.rated == []
+    with store.session() as session:
+        assert session.scalars(select(ReviewLog)).all() == []
+
+
+async def test_session_summary_when_nothing_is_left(app: StudyApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        for _ in range(2):
+            await pilot.press("escape", "space", "4")
+            await pilot.pause()
+        screen = app.screen
+        assert screen.card is None
+        assert "2 cards in" in str(screen.query_one("#summary").render())
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.screen.query_one(DataTable).get_row_at(0)[1].plain == "0"
+
+
+async def test_card_text_with_escapes_and_markup_is_inert(store) -> None:
+    sync_deck(store, parse_text("Q: Evil \x1b]0;pwn\x07 [bold]x[/bold] ?\nA: ok\n", "evil.md"))
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        question = app.screen.query_one("#question", Markdown)
+        assert "\x1b" not in question.source and "[bold]x[/bold]" in question.source
+
+
+def test_app_module_imports_no_ml_packages() -> None:
+    code = (
+        "import sys\n"
+        "import studytool.tui.app\n"
+        "import studytool.cli\n"
+        "print([m for m in ('torch', 'transformers', 'sentence_transformers', 'numpy') if m in sys.modules])\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]"
+
+
+SNAPSHOT_DECK = FIXTURES / "primary" / "mixed.md"
+
+
+def snapshot_app(tmp_path: Path) -> StudyApp:
+    from studytool.core.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'snap.db'}")
+    sync_deck(store, parse_file(SNAPSHOT_DECK), deck_name="Fixture deck")
+    return StudyApp(store)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_snapshot_home(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=size)
+
+
+def test_snapshot_review_question(snap_compare, tmp_path) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer"])
+
+
+def test_snapshot_review_revealed(snap_compare, tmp_path) -> None:
+    assert snap_compare(
+        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer", "ctrl+s"]
+    )
