@@ -16,6 +16,8 @@ from studytool.core.stats import DeckCounts, deck_counts
 if TYPE_CHECKING:
     from studytool.tui.app import StudyApp
 
+_NUMBER_WIDTH = 5
+
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
@@ -40,8 +42,11 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Deck", key="deck")
-        for label in ("New", "Learning", "Due", "Cards"):
-            table.add_column(label, key=label.lower(), width=9)
+        for label in ("New", "Learn", "Due", "Cards"):
+            table.add_column(label, key=label.lower(), width=_NUMBER_WIDTH)
+        self.refresh_decks()
+
+    def on_resize(self) -> None:
         self.refresh_decks()
 
     def on_screen_resume(self) -> None:
@@ -56,7 +61,8 @@ class HomeScreen(Screen[None]):
         table.clear()
         for row in rows:
             table.add_row(
-                Text(row.name),  # Text, not a markup string: deck names are shown as written
+                # Text, not a markup string: deck names are shown as written.
+                Text(_shorten(row.name, self._name_width()), no_wrap=True),
                 *(_count_cell(value, style) for value, style in _cells(row)),
                 key=row.name,
             )
@@ -70,6 +76,11 @@ class HomeScreen(Screen[None]):
             else "No decks yet: import some with `studytool import PATH`."
         )
         self.query_one("#home-summary", Static).update(Text(summary))
+
+    def _name_width(self) -> int:
+        # Room left for names once the four count columns (and cell padding) are placed,
+        # so that every column stays visible at 80 columns.
+        return max(12, self.size.width - 8 - 4 * (_NUMBER_WIDTH + 2) - 2)
 
     def _selected_deck(self) -> str | None:
         table = self.query_one(DataTable)
@@ -93,6 +104,10 @@ class HomeScreen(Screen[None]):
         from studytool.tui.screens.review import ReviewScreen
 
         self.app.push_screen(ReviewScreen(decks))
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cells(row: DeckCounts) -> list[tuple[int, str]]:
