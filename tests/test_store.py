@@ -140,3 +140,13 @@ def test_locked_database_waits_then_reports(
     store.set_value("x", 1)
     assert store.get_value("x") == 1
     store.close()
+
+
+def test_revision_file_names_agree_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from studytool.core.store import MIGRATIONS_DIR, _known_revisions
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    assert head_revision() == script.get_current_head()
+    assert _known_revisions() == {rev.revision for rev in script.walk_revisions()}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from studytool.core.models import ReviewLog
 from studytool.core.store import Store
@@ -39,8 +40,11 @@ def collect_review_logs(store: Store) -> list[Any]:
     with store.session() as session:
         rows = session.execute(
             select(
-                ReviewLog.card_id, ReviewLog.rating, ReviewLog.reviewed_at, ReviewLog.duration_ms
-            ).order_by(ReviewLog.reviewed_at)
+                col(ReviewLog.card_id),
+                col(ReviewLog.rating),
+                col(ReviewLog.reviewed_at),
+                col(ReviewLog.duration_ms),
+            ).order_by(col(ReviewLog.reviewed_at))
         ).all()
     return [
         fsrs.ReviewLog(

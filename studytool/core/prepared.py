@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Prepared:
@@ -23,7 +24,9 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, engine: Engine) -> None:
         dialect = engine.dialect
-        compiled = statement.compile(dialect=dialect)
+        # ``compile()`` is typed as returning the base ``Compiled``; a DML/SELECT statement
+        # always compiles to an ``SQLCompiler``, which carries the bind parameters used here.
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         self.sql = compiled.string
         # Values fixed in the statement itself (e.g. ``buried_until=None`` in an UPDATE).
         self._defaults = {
@@ -31,7 +34,8 @@ class Prepared:
             for name, bind in compiled.binds.items()
             if not bind.required and bind.callable is None
         }
-        self._order = list(compiled.positiontup) if compiled.positional else None
+        # A positional compile always fills in ``positiontup`` (typed Optional for the rest).
+        self._order = list(compiled.positiontup or ()) if compiled.positional else None
         self._bind = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in compiled.binds.items()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
+from sqlmodel import col
 
 from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.store import Store
@@ -26,22 +27,22 @@ class DeckCounts:
 def deck_counts(store: Store, now: datetime, day_starts_at_hour: int = 4) -> list[DeckCounts]:
     """Per deck: all cards, new, in learning, due today (reviews + learning), suspended."""
     _, day_end = study_day_bounds(now, day_starts_at_hour)
-    active = Card.suspended == False  # noqa: E712
+    active = col(Card.suspended) == False  # noqa: E712
     query = (
         select(
-            Deck.name,
-            Deck.description,
-            func.count(Card.id),
-            func.sum(case((active & (Card.reps == 0), 1), else_=0)),
-            func.sum(case((active & (Card.reps > 0) & (Card.state != 2), 1), else_=0)),
-            func.sum(case((active & (Card.reps > 0) & (Card.due < day_end), 1), else_=0)),
-            func.sum(case((Card.suspended == True, 1), else_=0)),  # noqa: E712
+            col(Deck.name),
+            col(Deck.description),
+            func.count(col(Card.id)),
+            func.sum(case((active & (col(Card.reps) == 0), 1), else_=0)),
+            func.sum(case((active & (col(Card.reps) > 0) & (col(Card.state) != 2), 1), else_=0)),
+            func.sum(case((active & (col(Card.reps) > 0) & (col(Card.due) < day_end), 1), else_=0)),
+            func.sum(case((col(Card.suspended) == True, 1), else_=0)),  # noqa: E712
         )
         .select_from(Deck)
-        .outerjoin(Note, Note.deck_id == Deck.id)
-        .outerjoin(Card, Card.note_id == Note.id)
-        .group_by(Deck.id)
-        .order_by(Deck.name)
+        .outerjoin(Note, col(Note.deck_id) == col(Deck.id))
+        .outerjoin(Card, col(Card.note_id) == col(Note.id))
+        .group_by(col(Deck.id))
+        .order_by(col(Deck.name))
     )
     with store.session() as session:
         return [
@@ -75,40 +76,47 @@ def review_stats(
 ) -> ReviewStats:
     day_start, day_end = study_day_bounds(now, day_starts_at_hour)
     log_filter = []
-    card_filter = [Card.suspended == False]  # noqa: E712
+    card_filter = [col(Card.suspended) == False]  # noqa: E712
     if deck_ids is not None:
-        in_decks = Card.note_id.in_(select(Note.id).where(Note.deck_id.in_(deck_ids)))  # type: ignore[attr-defined]
-        log_filter.append(ReviewLog.card_id.in_(select(Card.id).where(in_decks)))  # type: ignore[attr-defined]
+        in_decks = col(Card.note_id).in_(
+            select(col(Note.id)).where(col(Note.deck_id).in_(deck_ids))
+        )
+        log_filter.append(col(ReviewLog.card_id).in_(select(col(Card.id)).where(in_decks)))
         card_filter.append(in_decks)
     with store.session() as session:
         today = session.execute(
             select(
-                ReviewLog.rating, func.count(), func.coalesce(func.sum(ReviewLog.duration_ms), 0)
+                col(ReviewLog.rating),
+                func.count(),
+                func.coalesce(func.sum(col(ReviewLog.duration_ms)), 0),
             )
-            .where(ReviewLog.reviewed_at >= day_start, *log_filter)
-            .group_by(ReviewLog.rating)
+            .where(col(ReviewLog.reviewed_at) >= day_start, *log_filter)
+            .group_by(col(ReviewLog.rating))
         ).all()
         total = session.scalar(select(func.count()).select_from(ReviewLog).where(*log_filter)) or 0
         window_start = now - timedelta(days=30)
         recalled, sample = session.execute(
-            select(func.sum(case((ReviewLog.rating > 1, 1), else_=0)), func.count()).where(
-                ReviewLog.state_before == 2, ReviewLog.reviewed_at >= window_start, *log_filter
+            select(func.sum(case((col(ReviewLog.rating) > 1, 1), else_=0)), func.count()).where(
+                col(ReviewLog.state_before) == 2,
+                col(ReviewLog.reviewed_at) >= window_start,
+                *log_filter,
             )
         ).one()
         review_times = session.scalars(
-            select(ReviewLog.reviewed_at).where(
-                ReviewLog.reviewed_at >= now - timedelta(days=366), *log_filter
+            select(col(ReviewLog.reviewed_at)).where(
+                col(ReviewLog.reviewed_at) >= now - timedelta(days=366), *log_filter
             )
         ).all()
         forecast: list[tuple[str, int]] = []
         for offset in range(7):
             start = day_start + timedelta(days=offset)
             end = day_end + timedelta(days=offset)
-            lower = Card.due >= start if offset else Card.due < end  # today includes overdue cards
+            # today includes overdue cards
+            lower = col(Card.due) >= start if offset else col(Card.due) < end
             count = session.scalar(
                 select(func.count())
                 .select_from(Card)
-                .where(Card.reps > 0, lower, Card.due < end, *card_filter)
+                .where(col(Card.reps) > 0, lower, col(Card.due) < end, *card_filter)
             )
             label = "today" if offset == 0 else start.astimezone().strftime("%a %d %b")
             forecast.append((label, count or 0))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.sql.elements import ColumnClause
 
 from studytool.config import Settings
 from studytool.core.card_faces import NoteFaces, card_faces
@@ -127,7 +128,7 @@ def _to_json_state(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_json_state(state: dict[str, Any]) -> dict[str, Any]:
-    values = {name: state.get(name) for name in _STATE_COLUMNS}
+    values: dict[str, Any] = {name: state.get(name) for name in _STATE_COLUMNS}
     for name in _DATETIME_COLUMNS:
         if values[name] is not None:
             values[name] = datetime.fromisoformat(values[name])
@@ -155,8 +156,8 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
     # The conditions repeat the partial indexes' WHERE clauses word for word (literals, not
     # bound parameters), which is what lets the database choose those indexes.
     active = CARD.c.suspended == false()
-    zero = literal_column("0")
-    review_state = literal_column(str(REVIEW_STATE))
+    zero: ColumnClause[int] = literal_column("0")
+    review_state: ColumnClause[int] = literal_column(str(REVIEW_STATE))
     learning = (active, CARD.c.reps > zero, CARD.c.state != review_state)
     review = (active, CARD.c.reps > zero, CARD.c.state == review_state)
     unseen = (active, CARD.c.reps == zero)
@@ -166,14 +167,18 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
         if deck_ids is None:
             return query
         # Deck ids are integers from the database, written into the SQL as literals.
-        chosen = [literal_column(str(int(deck_id))) for deck_id in deck_ids]
+        chosen: list[ColumnClause[int]] = [
+            literal_column(str(int(deck_id))) for deck_id in deck_ids
+        ]
         return query.where(CARD.c.note_id.in_(select(NOTE.c.id).where(NOTE.c.deck_id.in_(chosen))))
 
     def scan(conditions: tuple[Any, ...], order: tuple[Any, ...], bounded: bool) -> Any:
         query = select(CARD.c.id, CARD.c.buried_until).where(*conditions)
         if bounded:
             query = query.where(CARD.c.due <= bindparam("until"))
-        return in_decks(query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")))
+        return in_decks(
+            query.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
+        )
 
     def count(conditions: tuple[Any, ...], bounded: bool) -> Any:
         query = select(func.count().label("n")).select_from(CARD).where(*conditions, not_buried)
@@ -248,10 +253,10 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
             .values(buried_until=bindparam("day_end"))
             .returning(CARD.c.id)
         ),
-        "insert_log": insert(LOG).values(
-            {name: bindparam(name) for name in _LOG_COLUMNS}
+        "insert_log": insert(LOG).values({name: bindparam(name) for name in _LOG_COLUMNS}),
+        "last_log_id": select(func.max(LOG.c.id).label("id")).where(
+            LOG.c.card_id == bindparam("card_id")
         ),
-        "last_log_id": select(func.max(LOG.c.id).label("id")).where(LOG.c.card_id == bindparam("card_id")),
     }
 
 
@@ -347,7 +352,9 @@ class StudySession:
             learning = cursor.execute(sql["count_learning"], until=day_end, now=now).scalar()
             review = cursor.execute(sql["count_review"], until=day_end, now=now).scalar()
             new = cursor.execute(sql["count_new"], now=now).scalar()
-        return QueueCounts(new=min(new, new_left), learning=learning, review=min(review, reviews_left))
+        return QueueCounts(
+            new=min(new, new_left), learning=learning, review=min(review, reviews_left)
+        )
 
     def next_card(self, now: datetime) -> QueuedCard | None:
         """The card to show now, or None when the day's work is done.
@@ -426,7 +433,9 @@ class StudySession:
         current = _fsrs_card(card_id, row)
         previews: dict[Rating, timedelta] = {}
         for rating in Rating:
-            scheduled, _ = self._preview_scheduler.review_card(current, fsrs.Rating(int(rating)), now)
+            scheduled, _ = self._preview_scheduler.review_card(
+                current, fsrs.Rating(int(rating)), now
+            )
             previews[rating] = scheduled.due - now
         return previews
 
@@ -456,7 +465,9 @@ class StudySession:
             )
             lapsed = chosen is Rating.AGAIN and state_before == REVIEW_STATE
             lapses = row["lapses"] + int(lapsed)
-            became_leech = lapsed and lapses >= self.settings.leech_threshold and not row["suspended"]
+            became_leech = (
+                lapsed and lapses >= self.settings.leech_threshold and not row["suspended"]
+            )
             undo: dict[str, Any] = {"card": _to_json_state(row)}
             if became_leech:
                 undo["added_leech_tag"] = self._tag_leech(cursor, row["note_id"])
@@ -515,7 +526,8 @@ class StudySession:
         if LEECH_TAG in tags:
             return False
         statement = Prepared(
-            update(NOTE).where(NOTE.c.id == note_id).values(tags=bindparam("tags")), self.store.engine
+            update(NOTE).where(NOTE.c.id == note_id).values(tags=bindparam("tags")),
+            self.store.engine,
         )
         cursor.execute(statement, tags=[*tags, LEECH_TAG])
         return True
@@ -537,13 +549,17 @@ class StudySession:
                 self._answered.pop()
                 raise StudyError("that review is no longer in the log (deleted elsewhere)")
             connection.execute(
-                update(CARD).where(CARD.c.id == log.card_id).values(**_from_json_state(log.undo["card"]))
+                update(CARD)
+                .where(CARD.c.id == log.card_id)
+                .values(**_from_json_state(log.undo["card"]))
             )
             if log.undo.get("added_leech_tag"):
                 note_id = connection.execute(
                     select(CARD.c.note_id).where(CARD.c.id == log.card_id)
                 ).scalar_one()
-                tags = connection.execute(select(NOTE.c.tags).where(NOTE.c.id == note_id)).scalar_one()
+                tags = connection.execute(
+                    select(NOTE.c.tags).where(NOTE.c.id == note_id)
+                ).scalar_one()
                 connection.execute(
                     update(NOTE)
                     .where(NOTE.c.id == note_id)
@@ -551,7 +567,9 @@ class StudySession:
                 )
             buried = log.undo.get("buried_siblings", [])
             if buried:
-                connection.execute(update(CARD).where(CARD.c.id.in_(buried)).values(buried_until=None))
+                connection.execute(
+                    update(CARD).where(CARD.c.id.in_(buried)).values(buried_until=None)
+                )
             connection.execute(sql_delete(LOG).where(LOG.c.id == log_id))
         self._answered.pop()
         self._count_today(log.state_before, -1)

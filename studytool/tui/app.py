@@ -6,6 +6,8 @@ temporary databases. Nothing here imports an ML package.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -14,7 +16,9 @@ from studytool.tui.screens.home import HomeScreen
 
 
 class StudyApp(App[None]):
-    CSS_PATH = "studytool.tcss"
+    # Absolute, because Textual resolves a relative CSS_PATH next to the module of the
+    # subclass being run (tests and benchmarks subclass the app).
+    CSS_PATH = Path(__file__).with_name("studytool.tcss")
     TITLE = "studytool"
     SUB_TITLE = "spaced repetition for AI-engineering interviews"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]

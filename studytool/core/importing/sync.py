@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from studytool.core.importing.drafts import ImportIssue, NoteDraft, ParsedDeck
 from studytool.core.models import Card, Deck, Note, utcnow
@@ -89,7 +89,7 @@ def _new_card(note_id: int, ordinal: int, now: datetime) -> dict[str, Any]:
 
 
 def _get_or_create_deck(session: Session, name: str, parsed: ParsedDeck, now: datetime) -> Deck:
-    deck = session.exec(select(Deck).where(Deck.name == name)).scalars().first()  # type: ignore[call-overload]
+    deck = session.exec(select(Deck).where(col(Deck.name) == name)).scalars().first()  # type: ignore[call-overload]
     if deck is None:
         deck = Deck(name=name, description=parsed.description, tags=parsed.tags, created_at=now)
         session.add(deck)
@@ -129,13 +129,13 @@ def sync_deck(
             row.key: row
             for row in session.execute(
                 select(
-                    Note.id,
-                    Note.key,
-                    Note.content_hash,
-                    Note.source_file,
-                    Note.source_line,
-                    Note.removed_from_source,
-                ).where(Note.deck_id == deck.id)
+                    col(Note.id),
+                    col(Note.key),
+                    col(Note.content_hash),
+                    col(Note.source_file),
+                    col(Note.source_line),
+                    col(Note.removed_from_source),
+                ).where(col(Note.deck_id) == deck.id)
             )
         }
         to_add: list[NoteDraft] = []
@@ -177,7 +177,7 @@ def sync_deck(
         for note_id, draft, refresh_cards in to_update:
             session.execute(
                 update(Note)
-                .where(Note.id == note_id)
+                .where(col(Note.id) == note_id)
                 .values(**_note_values(draft, source), updated_at=now)
             )
             if refresh_cards:
@@ -186,12 +186,14 @@ def sync_deck(
         for start in range(0, len(gone_ids), _INSERT_BATCH):
             chunk = gone_ids[start : start + _INSERT_BATCH]
             if prune:
-                session.execute(delete(Note).where(Note.id.in_(chunk)))  # type: ignore[attr-defined]
+                session.execute(delete(Note).where(col(Note.id).in_(chunk)))
             else:
                 session.execute(
-                    update(Note).where(Note.id.in_(chunk)).values(removed_from_source=True)
-                )  # type: ignore[attr-defined]
-                session.execute(update(Card).where(Card.note_id.in_(chunk)).values(suspended=True))  # type: ignore[attr-defined]
+                    update(Note).where(col(Note.id).in_(chunk)).values(removed_from_source=True)
+                )
+                session.execute(
+                    update(Card).where(col(Card.note_id).in_(chunk)).values(suspended=True)
+                )
     return report
 
 
@@ -215,7 +217,7 @@ def _insert_notes(
     note_ids = {
         key: note_id
         for note_id, key in connection.execute(
-            select(Note.id, Note.key).where(Note.deck_id == deck_id)
+            select(note_table.c.id, note_table.c.key).where(note_table.c.deck_id == deck_id)
         )
         if key in keys
     }
@@ -233,7 +235,9 @@ def _sync_card_ordinals(session: Session, note_id: int, draft: NoteDraft, now: d
     have = {
         row.ordinal: row
         for row in session.execute(
-            select(Card.id, Card.ordinal, Card.suspended).where(Card.note_id == note_id)
+            select(col(Card.id), col(Card.ordinal), col(Card.suspended)).where(
+                col(Card.note_id) == note_id
+            )
         )
     }
     missing = [_new_card(note_id, ordinal, now) for ordinal in sorted(wanted - have.keys())]
@@ -241,8 +245,8 @@ def _sync_card_ordinals(session: Session, note_id: int, draft: NoteDraft, now: d
         session.execute(insert(Card), missing)
     extra = [row.id for ordinal, row in have.items() if ordinal not in wanted]
     if extra:
-        session.execute(update(Card).where(Card.id.in_(extra)).values(suspended=True))  # type: ignore[attr-defined]
+        session.execute(update(Card).where(col(Card.id).in_(extra)).values(suspended=True))
     back = [row.id for ordinal, row in have.items() if ordinal in wanted and row.suspended]
     if back:
         # Cards suspended because the note left its file come back with it.
-        session.execute(update(Card).where(Card.id.in_(back)).values(suspended=False))  # type: ignore[attr-defined]
+        session.execute(update(Card).where(col(Card.id).in_(back)).values(suspended=False))
