@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from studytool import __version__, paths
-from studytool.core.store import Store, StoreError, describe_url, open_store
 from studytool.core.text_safety import inert
+
+if TYPE_CHECKING:
+    from studytool.core.store import Store
 
 
 class Context:
@@ -24,15 +26,32 @@ class Context:
         self.db = db
         self.bundled = bundled
 
+    def open(self, *, with_bundled: bool = True, say: Callable[[str], None] | None = None) -> Store:
+        """Open the store (importing the bundled decks when they changed); StoreError if it can't."""
+        from studytool.core.store import open_store
+
+        store = open_store(self.db)
+        if with_bundled and self.bundled:
+            from studytool.core.bundled import ensure_bundled_decks
+
+            try:
+                result = ensure_bundled_decks(store)
+            except BaseException:
+                store.close()
+                raise
+            for line in result.messages() if result else []:
+                (say or _say_on_stderr)(line)
+        return store
+
     @contextmanager
     def store(self, *, with_bundled: bool = True) -> Iterator[Store]:
+        from studytool.core.store import StoreError
+
         try:
-            store = open_store(self.db)
+            store = self.open(with_bundled=with_bundled)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         try:
-            if with_bundled and self.bundled:
-                _import_bundled(store)
             yield store
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -40,30 +59,8 @@ class Context:
             store.close()
 
 
-def _import_bundled(store: Store) -> None:
-    from studytool.core.bundled import ensure_bundled_decks
-
-    result = ensure_bundled_decks(store)
-    if result is None:
-        return
-    changed = [report for report in result.reports if report.changed]
-    first_time = all(report.unchanged == 0 and not report.updated for report in result.reports)
-    if changed and first_time:
-        cards = sum(len(report.added) for report in changed)
-        click.echo(
-            f"Imported the bundled decks: {_count(len(changed), 'deck')}, {_count(cards, 'note')}.",
-            err=True,
-        )
-    elif changed:
-        click.echo("Bundled decks updated:", err=True)
-        for report in changed:
-            click.echo(f"  {report.deck}: {report.summary()}", err=True)
-    for issue in result.errors:
-        click.echo(f"warning: bundled deck not imported: {issue}", err=True)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _say_on_stderr(line: str) -> None:
+    click.echo(line, err=True)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -95,11 +92,17 @@ def main(ctx: click.Context, db: str | None, no_bundled_decks: bool) -> None:
 
 
 def _run_app(obj: Context, start_review: list[str] | None) -> None:
-    """Open the full-screen app (on a terminal) on the home screen or straight into a review."""
+    """Open the full-screen app on the home screen, or straight into a review.
+
+    The store is opened by the app in a worker thread, after its first screen is up: the
+    database libraries take longer to import than Textual itself.
+    """
     from studytool.tui.app import StudyApp
 
-    with obj.store() as store:
-        StudyApp(store, start_review=start_review).run()
+    app = StudyApp(open_store=obj.open, start_review=start_review)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 @main.command("import")
@@ -384,6 +387,8 @@ def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> 
 @pass_context
 def where(obj: Context) -> None:
     """Show where studytool keeps its database, cache and backups."""
+    from studytool.core.store import describe_url
+
     click.echo(f"database: {describe_url(paths.resolve_db_url(obj.db))}")
     click.echo(f"cache:    {paths.cache_dir()}")
     click.echo(f"backups:  {paths.backups_dir()}")

@@ -151,3 +151,32 @@ def test_snapshot_review_revealed(snap_compare, tmp_path) -> None:
     assert snap_compare(
         snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer", "ctrl+s"]
     )
+
+
+async def test_store_is_opened_in_the_background_with_bundled_decks(tmp_path, monkeypatch) -> None:
+    from studytool.cli import Context
+
+    folder = tmp_path / "decks"
+    folder.mkdir()
+    (folder / "one.md").write_text('+++\nname = "Bundled"\n+++\nQ: q1?\nA: a1\n')
+    monkeypatch.setattr("studytool.paths.bundled_decks_dir", lambda: folder)
+    app = StudyApp(open_store=Context(str(tmp_path / "bg.db"), bundled=True).open)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.store is not None
+        assert app.screen.query_one(DataTable).get_row_at(0)[0].plain == "Bundled"
+        assert any("Imported the bundled decks" in str(n.message) for n in app._notifications)
+
+
+async def test_unopenable_database_exits_with_the_reason(tmp_path) -> None:
+    from studytool.cli import Context
+
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"not a database" * 100)
+    app = StudyApp(open_store=Context(str(broken), bundled=False).open)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert app.return_code == 1
+    assert app.failure is not None and "is not a studytool database or is damaged" in app.failure

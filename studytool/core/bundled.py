@@ -19,6 +19,26 @@ class BundledImport:
     reports: list[SyncReport] = field(default_factory=list)
     errors: list[ImportIssue] = field(default_factory=list)
 
+    def messages(self) -> list[str]:
+        """What to tell the learner: a one-line first import, or each deck that changed."""
+        changed = [report for report in self.reports if report.changed]
+        lines: list[str] = []
+        first_time = all(report.unchanged == 0 and not report.updated for report in self.reports)
+        if changed and first_time:
+            notes = sum(len(report.added) for report in changed)
+            lines.append(
+                f"Imported the bundled decks: {_count(len(changed), 'deck')}, {_count(notes, 'note')}."
+            )
+        elif changed:
+            lines.append("Bundled decks updated:")
+            lines.extend(f"  {report.deck}: {report.summary()}" for report in changed)
+        lines.extend(f"warning: bundled deck not imported: {issue}" for issue in self.errors)
+        return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
 
 def bundled_digest(folder: Path) -> str:
     digest = hashlib.sha256()

@@ -1,18 +1,33 @@
 """The studytool Textual app.
 
-Services (the store, and later the grader) are handed in, so that tests can build the app on
-temporary databases. Nothing here imports an ML package.
+Services are handed in, so that tests can build the app on temporary databases: either an
+open store, or a function that opens one. In the second case the store is opened in a worker
+thread after the first screen is up, because the database libraries take longer to import
+than Textual itself. Nothing here imports an ML package.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
-from studytool.core.store import Store
 from studytool.tui.screens.home import HomeScreen
+
+if TYPE_CHECKING:
+    from studytool.core.store import Store
+
+
+class StoreReady(Message):
+    def __init__(self, store: Store, messages: list[str]) -> None:
+        super().__init__()
+        self.store = store
+        self.messages = messages
 
 
 class StudyApp(App[None]):
@@ -23,17 +38,65 @@ class StudyApp(App[None]):
     SUB_TITLE = "spaced repetition for AI-engineering interviews"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
 
-    def __init__(self, store: Store, *, start_review: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        open_store: Callable[..., Store] | None = None,
+        start_review: list[str] | None = None,
+    ) -> None:
         super().__init__()
-        self.store = store
+        if store is None and open_store is None:
+            raise ValueError("StudyApp needs a store or a function that opens one")
+        self.store: Store | None = store
+        self.failure: str | None = None  # why the app could not start, if it could not
+        self._open_store = open_store
         self._start_review = start_review
 
     def on_mount(self) -> None:
+        self.push_screen(HomeScreen())
+        if self.store is not None:
+            self._store_ready(refresh=False)  # the home screen reads it when it mounts
+        else:
+            # After the first paint: the worker's imports would otherwise hold the GIL
+            # while the first screen is being drawn.
+            self.call_after_refresh(self._open_in_background)
+
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def _open_in_background(self) -> None:
+        from studytool.core.store import StoreError
+
+        messages: list[str] = []
+        assert self._open_store is not None
+        try:
+            store = self._open_store(say=messages.append)
+        except StoreError as exc:
+            # Nothing can be shown without the database: leave with the reason on the terminal.
+            self.failure = str(exc)
+            self.call_from_thread(self.exit, None, 1, f"studytool: {exc}")
+            return
+        self.post_message(StoreReady(store, messages))
+
+    def on_store_ready(self, message: StoreReady) -> None:
+        self.store = message.store
+        for line in message.messages:
+            self.notify(line, timeout=8)
+        self._store_ready()
+
+    def _store_ready(self, refresh: bool = True) -> None:
+        assert self.store is not None
         settings = self.store.load_settings()
         if settings.theme in self.available_themes:
             self.theme = settings.theme
-        self.push_screen(HomeScreen())
+        if refresh:
+            for screen in self.screen_stack:
+                if isinstance(screen, HomeScreen) and screen.is_mounted:
+                    screen.refresh_decks()
         if self._start_review is not None:
             from studytool.tui.screens.review import ReviewScreen
 
             self.push_screen(ReviewScreen(self._start_review or None))
+
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()

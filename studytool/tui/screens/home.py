@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -10,10 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from studytool.core.models import utcnow
-from studytool.core.stats import DeckCounts, deck_counts
-
 if TYPE_CHECKING:
+    from studytool.core.stats import DeckCounts
     from studytool.tui.app import StudyApp
 
 _NUMBER_WIDTH = 5
@@ -54,8 +53,13 @@ class HomeScreen(Screen[None]):
 
     def refresh_decks(self) -> None:
         store = self.study_app.store
+        if store is None:
+            self.query_one("#home-summary", Static).update("Opening your decks…")
+            return
+        from studytool.core.stats import deck_counts
+
         settings = store.load_settings()
-        rows = deck_counts(store, utcnow(), settings.day_starts_at_hour)
+        rows = deck_counts(store, datetime.now(UTC), settings.day_starts_at_hour)
         table = self.query_one(DataTable)
         selected = table.cursor_row
         table.clear()
@@ -101,6 +105,9 @@ class HomeScreen(Screen[None]):
         self._review(None)
 
     def _review(self, decks: list[str] | None) -> None:
+        if self.study_app.store is None:
+            self.notify("Still opening your decks…")
+            return
         from studytool.tui.screens.review import ReviewScreen
 
         self.app.push_screen(ReviewScreen(decks))

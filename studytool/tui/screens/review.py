@@ -88,6 +88,7 @@ class ReviewScreen(Screen[None]):
         deck_title = ", ".join(self.deck_names) if self.deck_names else "all decks"
         self.sub_title = f"Review · {deck_title}"
         try:
+            assert self.study_app.store is not None
             self.session = StudySession(self.study_app.store, self.deck_names)
         except StudyError as exc:
             self.notify(str(exc), severity="error")
