@@ -161,3 +161,16 @@ class ReviewLog(SQLModel, table=True):
 class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: Any = Field(sa_column=Column(JSON))
+
+
+class InterviewReport(SQLModel, table=True):
+    """One finished interview-practice run: each question's answer, grade, follow-up and time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    finished_at: datetime = Field(sa_type=UTCDateTime)
+    decks: list[str] = _json_list()
+    seconds_per_question: int
+    overall_score: float | None = None
+    results: list[dict[str, Any]] = _json_list()
+    weakest_topics: list[dict[str, Any]] = _json_list()
