@@ -84,17 +84,10 @@ def pick_questions(
 ) -> list[InterviewQuestion]:
     """``count`` interview questions, those practised least recently first, in random order."""
     rng = rng or random.Random()
+    columns: list[Any] = [Card.id, Note.key, Deck.name, Note.question, Note.answer]
+    columns += [Note.rubric, Note.follow_ups, Note.tags]
     query = (
-        select(
-            Card.id,
-            Note.key,
-            Deck.name,
-            Note.question,
-            Note.answer,
-            Note.rubric,
-            Note.follow_ups,
-            Note.tags,
-        )
+        select(*columns)
         .join(Note, col(Note.id) == col(Card.note_id))
         .join(Deck, col(Deck.id) == col(Note.deck_id))
         .where(
