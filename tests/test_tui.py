@@ -180,3 +180,12 @@ async def test_unopenable_database_exits_with_the_reason(tmp_path) -> None:
         await pilot.pause()
     assert app.return_code == 1
     assert app.failure is not None and "is not a studytool database or is damaged" in app.failure
+
+
+async def test_home_opens_browse(app: StudyApp) -> None:
+    from studytool.tui.screens.browse import BrowseScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowseScreen)

@@ -22,6 +22,7 @@ class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "review_selected", "Review deck"),
         Binding("a", "review_all", "Review all"),
+        Binding("b", "browse", "Browse"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -104,9 +105,22 @@ class HomeScreen(Screen[None]):
     def action_review_all(self) -> None:
         self._review(None)
 
-    def _review(self, decks: list[str] | None) -> None:
+    def action_browse(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.browse import BrowseScreen
+
+        self.app.push_screen(BrowseScreen())
+
+    def _store_pending(self) -> bool:
+        """True (and says so) while the database is still being opened."""
         if self.study_app.store is None:
             self.notify("Still opening your decks…")
+            return True
+        return False
+
+    def _review(self, decks: list[str] | None) -> None:
+        if self._store_pending():
             return
         from studytool.tui.screens.review import ReviewScreen
 
