@@ -124,68 +124,54 @@ def import_command(
     obj: Context, sources: tuple[Path, ...], deck_name: str | None, dry_run: bool, prune: bool
 ) -> None:
     """Import deck files or folders (markdown, Obsidian, flashcard notes, Anki text exports)."""
-    from studytool.core.importing import DeckParseError, find_deck_files, parse_file
-    from studytool.core.importing.sync import sync_deck
+    from studytool.core.importing import find_deck_files
+    from studytool.core.importing.batch import NO_DECK_FILES, FileOutcome, import_paths
 
     missing = [str(source) for source in sources if not source.exists()]
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
-    failed = 0
-    with_cards = 0
-    totals = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
-    with obj.store(with_bundled=False) as store:
-        files = list(find_deck_files(sources))
-        if not files:
-            raise click.ClickException(
-                "no deck files found (looked for .md, .markdown, .txt, .tsv, .csv)"
-            )
-        if prune and not dry_run:
-            backup = store.backup("before-prune")
-            if backup:
-                click.echo(f"Backed up the database to {backup}")
-        show_progress = len(files) > 20
-        for index, path in enumerate(files, 1):
-            if show_progress and index % 100 == 0:
-                click.echo(f"… {index}/{len(files)} files", err=True)
-            try:
-                parsed = parse_file(path)
-            except DeckParseError as exc:
-                failed += 1
-                for issue in exc.issues:
-                    click.echo(f"error: {inert(str(issue))}", err=True)
-                click.echo(
-                    f"{path}: not imported (fix the errors above; nothing from this file was stored)",
-                    err=True,
-                )
-                continue
-            for warning in parsed.warnings:
-                click.echo(f"warning: {inert(str(warning))}", err=True)
-            if not parsed.notes:
-                continue
-            with_cards += 1
-            report = sync_deck(store, parsed, deck_name, prune=prune, dry_run=dry_run)
-            totals["added"] += len(report.added)
-            totals["updated"] += len(report.updated)
-            totals["unchanged"] += report.unchanged
-            totals["removed"] += len(report.removed)
-            prefix = "would import" if dry_run else "imported"
+    total_files = sum(1 for _ in find_deck_files(sources))
+    if not total_files:
+        raise click.ClickException(NO_DECK_FILES)
+
+    def show(done: int, total: int, outcome: FileOutcome) -> None:
+        if total > 20 and done % 100 == 0:
+            click.echo(f"… {done}/{total} files", err=True)
+        for issue in outcome.errors:
+            click.echo(f"error: {inert(str(issue))}", err=True)
+        if outcome.failed:
             click.echo(
-                f"{path}: {prefix} into {inert(report.deck)!r} ({report.format}): {report.summary()}"
+                f"{outcome.path}: not imported (fix the errors above; nothing from this file was stored)",
+                err=True,
             )
-            if dry_run or len(files) == 1:
-                for draft in report.added:
-                    click.echo(f"  + {_one_line(draft.question)}")
-                for draft in report.updated:
-                    click.echo(f"  ~ {_one_line(draft.question)}")
-                for key in report.removed:
-                    click.echo(f"  - {key}")
-    if len(files) > 1:
+        for warning in outcome.warnings:
+            click.echo(f"warning: {inert(str(warning))}", err=True)
+        report = outcome.report
+        if report is None:
+            return
+        prefix = "would import" if dry_run else "imported"
+        click.echo(
+            f"{outcome.path}: {prefix} into {inert(report.deck)!r} ({report.format}): {report.summary()}"
+        )
+        if dry_run or total == 1:
+            for draft in report.added:
+                click.echo(f"  + {_one_line(draft.question)}")
+            for draft in report.updated:
+                click.echo(f"  ~ {_one_line(draft.question)}")
+            for key in report.removed:
+                click.echo(f"  - {key}")
+
+    with obj.store(with_bundled=False) as store:
+        batch = import_paths(store, sources, deck_name, prune=prune, dry_run=dry_run, on_file=show)
+    if batch.backup:
+        click.echo(f"Backed up the database to {batch.backup}")
+    if len(batch.files) > 1:
         verb = "Would change" if dry_run else "Done"
         click.echo(
-            f"{verb}: {with_cards} of {len(files)} files had cards; {totals['added']} added, {totals['updated']} updated, "
-            f"{totals['unchanged']} unchanged, {totals['removed']} removed."
+            f"{verb}: {len(batch.reports)} of {len(batch.files)} files had cards; {batch.added} added, "
+            f"{batch.updated} updated, {batch.unchanged} unchanged, {batch.removed} removed."
         )
-    if failed:
+    if batch.failed:
         sys.exit(1)
 
 

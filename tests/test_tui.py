@@ -123,7 +123,9 @@ def test_app_module_imports_no_ml_packages() -> None:
         "import studytool.cli\n"
         "print([m for m in ('torch', 'transformers', 'sentence_transformers', 'numpy') if m in sys.modules])\n"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "[]"
 
 
@@ -189,3 +191,24 @@ async def test_home_opens_browse(app: StudyApp) -> None:
         await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, BrowseScreen)
+
+
+@pytest.mark.parametrize(
+    ("key", "screen_module", "screen_class"),
+    [
+        ("i", "import_decks", "ImportScreen"),
+        ("comma", "settings", "SettingsScreen"),
+    ],
+)
+async def test_home_opens_other_screens(
+    app: StudyApp, key: str, screen_module: str, screen_class: str
+) -> None:
+    import importlib
+
+    expected = getattr(
+        importlib.import_module(f"studytool.tui.screens.{screen_module}"), screen_class
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, expected)

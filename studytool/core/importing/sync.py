@@ -56,6 +56,14 @@ def deck_name_for(parsed: ParsedDeck, override: str | None = None) -> str:
     return Path(parsed.source).stem.replace("_", " ").replace("-", " ").strip() or "Default"
 
 
+def stored_source(source: str) -> str:
+    """How a file is recorded on its notes: an absolute path, so that importing it again from
+    another folder, or from the app instead of the command line, is still the same file."""
+    if source.startswith("bundled:"):
+        return source
+    return str(Path(source).expanduser().resolve())
+
+
 def _note_values(draft: NoteDraft, source: str) -> dict[str, Any]:
     return {
         "key": draft.key,
@@ -116,7 +124,7 @@ def sync_deck(
     """Write ``parsed`` into its deck in one transaction (all or nothing) and report what changed."""
     now = now or utcnow()
     name = deck_name_for(parsed, deck_name)
-    source = parsed.source
+    source = stored_source(parsed.source)
     report = SyncReport(
         deck=name, source=source, format=parsed.format, pruned=prune, dry_run=dry_run
     )

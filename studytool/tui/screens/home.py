@@ -23,6 +23,8 @@ class HomeScreen(Screen[None]):
         Binding("r", "review_selected", "Review deck"),
         Binding("a", "review_all", "Review all"),
         Binding("b", "browse", "Browse"),
+        Binding("i", "import_decks", "Import"),
+        Binding("comma", "settings", "Settings"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -78,7 +80,7 @@ class HomeScreen(Screen[None]):
         summary = (
             f"{len(rows)} deck{'' if len(rows) == 1 else 's'} · {due} due today · {new} new"
             if rows
-            else "No decks yet: import some with `studytool import PATH`."
+            else "No decks yet: press i to import some."
         )
         self.query_one("#home-summary", Static).update(Text(summary))
 
@@ -111,6 +113,20 @@ class HomeScreen(Screen[None]):
         from studytool.tui.screens.browse import BrowseScreen
 
         self.app.push_screen(BrowseScreen())
+
+    def action_import_decks(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.import_decks import ImportScreen
+
+        self.app.push_screen(ImportScreen())
+
+    def action_settings(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen())
 
     def _store_pending(self) -> bool:
         """True (and says so) while the database is still being opened."""

@@ -1,0 +1,548 @@
+"""Import: pick a deck file or folder, read the dry run, confirm.
+
+Choosing a path runs a dry run (nothing is written) and lists, per file, the deck it goes to,
+its format and what would change, with every problem as ``file:line: message``. Confirming
+imports exactly what the dry run showed; changing the options first asks for a new dry run.
+Both run in a thread worker over ``studytool.core.importing.batch``, so a folder of thousands
+of files keeps the screen responsive and shows progress.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    DirectoryTree,
+    Footer,
+    Header,
+    Input,
+    Label,
+    ProgressBar,
+    Static,
+)
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from studytool.core.importing import DECK_SUFFIXES, ImportIssue
+from studytool.core.text_safety import inert
+
+if TYPE_CHECKING:
+    from studytool.core.importing.batch import BatchReport, FileOutcome
+    from studytool.tui.app import StudyApp
+
+# More problem lines than this are summarised: a folder of broken exports could produce
+# tens of thousands, and nobody reads past the first screens of them.
+MAX_ISSUE_LINES = 500
+# The same for table rows: a DataTable takes seconds to fill with 10,000 of them. Past this
+# many files, only those with errors, warnings or changes are listed.
+MAX_FILE_ROWS = 500
+# Progress messages from the worker at most this often, so that a folder of small files
+# does not flood the message queue.
+PROGRESS_INTERVAL_S = 0.1
+_NUMBER_WIDTH = 4
+_FORMAT_WIDTH = 11  # "obsidian-sr"; the rare "interview-list" is cut
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What a dry run was run with; a confirmation must match it."""
+
+    path: Path
+    deck_name: str | None
+    prune: bool
+
+
+class BatchProgress(Message):
+    def __init__(self, worker: Worker[None], done: int, total: int) -> None:
+        super().__init__()
+        self.worker = worker
+        self.done = done
+        self.total = total
+
+
+class BatchFinished(Message):
+    def __init__(self, worker: Worker[None], request: ImportRequest, report: BatchReport) -> None:
+        super().__init__()
+        self.worker = worker
+        self.request = request
+        self.report = report
+
+
+class DeckTree(DirectoryTree):
+    """Folders and deck files only; enter chooses, space opens a folder, u goes up."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Dry run"),
+        Binding("space", "toggle_node", "Open"),
+        Binding("u", "up", "Up a folder"),
+    ]
+
+    def on_mount(self) -> None:
+        # Enter previews: opening a folder must not start a dry run of everything in it.
+        self.auto_expand = False
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [
+            path
+            for path in paths
+            if not path.name.startswith(".")
+            and (path.suffix.lower() in DECK_SUFFIXES or self._safe_is_dir(path))
+        ]
+
+    async def watch_path(self) -> None:
+        await super().watch_path()
+        # The root shows as ~/… rather than as the absolute path the widget would use.
+        self.root.set_label(Text(inert(display_path(Path(self.path)))))
+
+    def action_up(self) -> None:
+        parent = Path(self.path).resolve().parent
+        if parent != Path(self.path).resolve():
+            self.path = parent
+
+
+# The widgets below only relabel enter, so that the footer says what it does where the focus is.
+
+
+class PathInput(Input):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Dry run")]
+
+
+class FilesTable(DataTable[Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Import")]
+
+
+class ConfirmButton(Button):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Import")]
+
+
+class ImportScreen(Screen[None]):
+    """Import deck files; ``start_path`` is where the file browser opens (the current folder)."""
+
+    CSS_PATH = Path(__file__).parent.parent / "css" / "import.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "confirm", "Import"),
+        Binding("ctrl+r", "dry_run", "Refresh"),
+        Binding("escape", "back", "Back"),
+        Binding("q", "back", "Back", show=False),
+    ]
+
+    def __init__(self, start_path: Path | None = None) -> None:
+        super().__init__()
+        self.start_path = (start_path or Path.cwd()).resolve()
+        self.preview: BatchReport | None = None
+        self.previewed: ImportRequest | None = None
+        self.result: BatchReport | None = None  # of the last real import
+        self.running: str | None = None  # "dry run" or "import" while a worker works
+        self._running_label = ""
+        self.batch_worker: Worker[None] | None = None
+
+    @property
+    def study_app(self) -> StudyApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="import-path-row"):
+            yield Label("Path", classes="import-label")
+            yield PathInput(
+                placeholder="a deck file or folder (enter runs a dry run)",
+                id="import-path",
+                compact=True,
+            )
+        with Horizontal(id="import-body"):
+            yield DeckTree(self.start_path, id="import-tree")
+            with Vertical(id="import-results"):
+                yield Static("", id="import-summary")
+                yield FilesTable(id="import-files", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="import-issues"):
+                    yield Static("", id="import-issue-lines")
+        with Horizontal(id="import-options"):
+            yield Label("Deck", classes="import-label")
+            yield PathInput(placeholder="from each file", id="import-deck", compact=True)
+            yield Checkbox("Prune", id="import-prune", compact=True)
+            yield ProgressBar(id="import-progress", show_eta=False)
+            yield ConfirmButton("Import", id="import-confirm", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Import decks"
+        self.query_one("#import-tree").border_title = "Files"
+        self.query_one("#import-issues").border_title = "Problems"
+        self.query_one("#import-prune", Checkbox).tooltip = (
+            "Delete cards whose questions are gone from their file (a backup is made first); "
+            "otherwise they are suspended"
+        )
+        self.query_one("#import-progress").visible = False
+        self.query_one("#import-issues").display = False
+        self.query_one("#import-files").display = False
+        self._show_idle()
+        self.query_one(DeckTree).focus()
+
+    def on_resize(self) -> None:
+        shown = self.result or self.preview
+        if shown is not None:
+            self._fill_table(shown)
+
+    # -- choosing --------------------------------------------------------------------------
+
+    def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        event.stop()
+        self._choose(event.path)
+
+    def on_directory_tree_directory_selected(self, event: DirectoryTree.DirectorySelected) -> None:
+        event.stop()
+        self._choose(event.path)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "import-path" and not event.value.strip():
+            self.notify("Type the path of a deck file or folder, or choose one under Files.")
+            return
+        self.action_dry_run()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        # The dry run shown must be the one a confirmation would do.
+        if self.previewed is not None and self.running is None:
+            self.action_dry_run()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # The table takes enter for itself; enter imports wherever the focus is.
+        event.stop()
+        self.action_confirm()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "import-confirm":
+            event.stop()
+            self.action_confirm()
+
+    def _choose(self, path: Path) -> None:
+        self.query_one("#import-path", Input).value = display_path(path, self.start_path)
+        self.action_dry_run()
+
+    def resolve(self, text: str) -> Path:
+        """A typed path, relative ones taken from the folder the browser started in."""
+        path = Path(text.strip()).expanduser()
+        if not path.is_absolute():
+            path = self.start_path / path
+        return path.resolve()
+
+    def current_request(self) -> ImportRequest | None:
+        text = self.query_one("#import-path", Input).value
+        if not text.strip():
+            return None
+        deck = self.query_one("#import-deck", Input).value.strip()
+        return ImportRequest(
+            path=self.resolve(text),
+            deck_name=deck or None,
+            prune=self.query_one("#import-prune", Checkbox).value,
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_dry_run(self) -> None:
+        request = self.current_request()
+        if request is None:
+            self.notify("Pick a deck file or folder first.")
+            return
+        if not self._can_start():
+            return
+        if not request.path.exists():
+            self.notify(
+                f"No such file or folder: {inert(display_path(request.path, self.start_path))}",
+                severity="error",
+            )
+            return
+        self._start(request, dry_run=True)
+
+    def action_confirm(self) -> None:
+        request = self.current_request()
+        if request is None or self.preview is None:
+            self.notify("Pick a deck file or folder first: its dry run comes before the import.")
+            return
+        if not self._can_start():
+            return
+        if self.running is not None:
+            self.notify("Wait for the dry run to finish, then confirm.")
+            return
+        if request != self.previewed:
+            self.notify("The path or options changed: here is the new dry run; confirm again.")
+            self._start(request, dry_run=True)
+            return
+        if not self.preview.reports:
+            self.notify("Nothing to import: no file in the dry run has cards that can be read.")
+            return
+        self._start(request, dry_run=False)
+
+    def action_back(self) -> None:
+        if self.running == "import":
+            self.notify("The import is still running; wait for it to finish.")
+            return
+        self.workers.cancel_group(self, "import")
+        self.app.pop_screen()
+
+    def _can_start(self) -> bool:
+        if self.study_app.store is None:
+            self.notify("Still opening your decks…")
+            return False
+        if self.running == "import":
+            self.notify("An import is running; wait for it to finish.")
+            return False
+        return True
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _start(self, request: ImportRequest, *, dry_run: bool) -> None:
+        self.running = "dry run" if dry_run else "import"
+        verb = "Checking" if dry_run else "Importing"
+        self._running_label = f"{verb} {inert(display_path(request.path, self.start_path))}"
+        self._set_summary(Text(f"{self._running_label}…"))
+        progress = self.query_one("#import-progress", ProgressBar)
+        progress.update(total=None, progress=0)
+        progress.visible = True
+        self.batch_worker = self._run_batch(request, dry_run)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def _run_batch(self, request: ImportRequest, dry_run: bool) -> None:
+        from studytool.core.importing.batch import import_paths
+
+        worker = get_current_worker()
+        store = self.study_app.store
+        assert store is not None
+        last = 0.0
+
+        def on_file(done: int, total: int, _outcome: FileOutcome) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if done == total or now - last >= PROGRESS_INTERVAL_S:
+                last = now
+                self.post_message(BatchProgress(worker, done, total))
+
+        report = import_paths(
+            store,
+            [request.path],
+            request.deck_name,
+            prune=request.prune,
+            dry_run=dry_run,
+            on_file=on_file,
+            should_stop=lambda: worker.is_cancelled,
+        )
+        if not worker.is_cancelled:
+            self.post_message(BatchFinished(worker, request, report))
+
+    def on_batch_progress(self, message: BatchProgress) -> None:
+        if message.worker is not self.batch_worker:
+            return  # from a dry run that a newer one replaced
+        self.query_one("#import-progress", ProgressBar).update(
+            total=message.total, progress=message.done
+        )
+        self._set_summary(Text(f"{self._running_label}: {message.done} of {message.total} files…"))
+
+    def on_batch_finished(self, message: BatchFinished) -> None:
+        if message.worker is not self.batch_worker:
+            return
+        report = message.report
+        self.running = None
+        self.query_one("#import-progress").visible = False
+        if report.dry_run:
+            self.preview, self.previewed, self.result = report, message.request, None
+        else:
+            self.preview, self.previewed, self.result = None, None, report
+        self._fill_table(report)
+        self._fill_issues(report)
+        self._set_summary(self._summary(message.request, report))
+        if report.dry_run and report.reports:
+            self.query_one("#import-confirm", Button).focus()
+        if not report.dry_run:
+            self.notify(
+                f"Imported: {report.summary()}",
+                severity="warning" if report.failed else "information",
+            )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.batch_worker or event.state != WorkerState.ERROR:
+            return
+        what = self.running or "import"
+        self.running = None
+        self.query_one("#import-progress").visible = False
+        error = event.worker.error
+        self._set_summary(Text(f"The {what} failed: {inert(str(error))}", style="bold red"))
+        self.notify(f"The {what} failed: {inert(str(error))}", severity="error", timeout=10)
+
+    # -- showing results -------------------------------------------------------------------
+
+    def _show_idle(self) -> None:
+        self._set_summary(
+            Text(
+                "Choose a deck file or folder under Files (enter; space opens a folder), or "
+                "type a path above. A dry run shows what would change; nothing is written "
+                "until you confirm."
+            )
+        )
+
+    def _set_summary(self, text: Text) -> None:
+        self.query_one("#import-summary", Static).update(text)
+
+    def _summary(self, request: ImportRequest, report: BatchReport) -> Text:
+        where = inert(display_path(request.path, self.start_path))
+        if not report.files:
+            return Text(
+                f"No deck files in {where} (looked for {', '.join(DECK_SUFFIXES)}).",
+                style="yellow",
+            )
+        count = len(report.files)
+        files = f"{count} file{'' if count == 1 else 's'}"
+        text = Text()
+        if report.dry_run:
+            text.append(f"Dry run of {where}: {files}. ", style="bold")
+            text.append(f"Would make {report.summary()}.")
+        else:
+            text.append(f"Imported {where}: {files}. ", style="bold")
+            text.append(f"{report.summary()}.")
+        if report.failed:
+            failed = len(report.failed)
+            text.append(
+                f" {failed} file{' has' if failed == 1 else 's have'} errors and "
+                f"{'is' if failed == 1 else 'are'} {'skipped' if report.dry_run else 'not imported'}.",
+                style="red",
+            )
+        if report.backup is not None:
+            text.append(f" Backup: {inert(display_path(report.backup))}.", style="dim")
+        if report.dry_run:
+            if report.reports:
+                text.append(" Enter imports.", style="bold")
+            else:
+                text.append(" Nothing to import.", style="bold")
+        return text
+
+    def _fill_table(self, report: BatchReport) -> None:
+        table = self.query_one("#import-files", DataTable)
+        table.display = True
+        table.clear(columns=True)
+        name_width = self._name_width()
+        table.add_column("File", key="file", width=name_width)
+        table.add_column("Deck", key="deck", width=name_width)
+        table.add_column("Format", key="format", width=_FORMAT_WIDTH)
+        for label in ("Add", "Upd", "Same", "Del"):
+            table.add_column(label, key=label.lower(), width=_NUMBER_WIDTH)
+        shown, hidden = rows_to_show(report.files)
+        table.add_rows(_row(outcome, self.start_path, name_width) for outcome in shown)
+        if hidden:
+            table.add_row(
+                Text(f"… {hidden} more", style="dim"),
+                Text("not listed", style="dim"),
+                *(Text("") for _ in range(5)),
+            )
+
+    def _name_width(self) -> int:
+        # What the file and deck columns share once format, counts, the padding of seven
+        # columns and a scroll bar are placed.
+        width = self.query_one("#import-files").size.width or self.size.width - 4
+        spare = width - _FORMAT_WIDTH - 4 * _NUMBER_WIDTH - 7 * 2 - 2
+        return max(8, spare // 2)
+
+    def _fill_issues(self, report: BatchReport) -> None:
+        issues: list[tuple[str, ImportIssue]] = [("error", issue) for issue in report.errors] + [
+            ("warning", issue) for issue in report.warnings
+        ]
+        box = self.query_one("#import-issues")
+        box.display = bool(issues)
+        if not issues:
+            return
+        text = Text()
+        for index, (kind, issue) in enumerate(issues[:MAX_ISSUE_LINES]):
+            if index:
+                text.append("\n")
+            text.append(f"{kind}: ", style="bold red" if kind == "error" else "yellow")
+            text.append(inert(format_issue(issue, self.start_path)))
+        if len(issues) > MAX_ISSUE_LINES:
+            text.append(f"\n… and {len(issues) - MAX_ISSUE_LINES} more", style="dim")
+        self.query_one("#import-issue-lines", Static).update(text)
+        box.border_title = (
+            f"Problems ({len(report.errors)} errors, {len(report.warnings)} warnings)"
+        )
+
+
+def rows_to_show(files: list[FileOutcome]) -> tuple[list[FileOutcome], int]:
+    """The files to list (at most MAX_FILE_ROWS) and how many are left out."""
+    if len(files) <= MAX_FILE_ROWS:
+        return files, 0
+    notable = [
+        outcome
+        for outcome in files
+        if outcome.failed or outcome.warnings or (outcome.report and outcome.report.changed)
+    ][:MAX_FILE_ROWS]
+    return notable, len(files) - len(notable)
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """``path`` relative to ``base`` when inside it, else with the home folder as ``~``."""
+    if base is not None and path != base:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):
+        return str(path)
+
+
+def format_issue(issue: ImportIssue, base: Path) -> str:
+    """``file:line: message`` with the file shown relative to ``base``."""
+    return str(ImportIssue(display_path(Path(issue.file), base), issue.line, issue.message))
+
+
+def _row(outcome: FileOutcome, base: Path, width: int) -> list[Text]:
+    name = Text(_shorten(inert(display_path(outcome.path, base)), width), no_wrap=True)
+    if outcome.failed:
+        name.stylize("bold red")
+        errors = len(outcome.errors)
+        return [
+            name,
+            Text(f"{errors} error{'' if errors == 1 else 's'}", style="red"),
+            Text(""),
+            *(Text("–", style="dim", justify="right") for _ in range(4)),
+        ]
+    if outcome.warnings:
+        name.stylize("yellow")
+    report = outcome.report
+    if report is None:
+        return [
+            name,
+            Text("no cards", style="dim"),
+            Text(outcome.format, style="dim"),
+            *(Text("0", style="dim", justify="right") for _ in range(4)),
+        ]
+    counts = [
+        (len(report.added), "green"),
+        (len(report.updated), "yellow"),
+        (report.unchanged, ""),
+        (len(report.removed), "red"),
+    ]
+    return [
+        name,
+        Text(_shorten(inert(report.deck), width), no_wrap=True),
+        Text(_shorten(report.format, _FORMAT_WIDTH)),
+        *(
+            Text(str(value), style=style if value else "dim", justify="right")
+            for value, style in counts
+        ),
+    ]
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

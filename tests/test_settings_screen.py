@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input, Select
+
+from studytool.config import Settings
+from studytool.core.store import Store
+from studytool.tui.app import StudyApp
+from studytool.tui.screens.settings import FIELDS, DiscardChanges, SettingsScreen, check_field
+
+
+def test_check_field_reports_the_fields_own_error() -> None:
+    assert check_field(FIELDS["desired_retention"], "0.85") == (0.85, None)
+    assert check_field(FIELDS["desired_retention"], "1.5") == (
+        1.5,
+        "desired_retention must be between 0.70 and 0.99",
+    )
+    assert check_field(FIELDS["learning_steps_minutes"], "1, 5,30") == ((1.0, 5.0, 30.0), None)
+    assert check_field(FIELDS["learning_steps_minutes"], "1, 0")[1] == (
+        "learning steps must be positive minutes"
+    )
+    assert check_field(FIELDS["new_cards_per_day"], "")[1] == "enter a whole number"
+    assert check_field(FIELDS["learning_steps_minutes"], "1..")[1] == (
+        "enter minutes separated by commas, e.g. 1, 10"
+    )
+
+
+async def open_settings(pilot: Pilot) -> SettingsScreen:
+    screen = SettingsScreen()
+    await pilot.app.push_screen(screen)
+    await pilot.pause()
+    return screen
+
+
+async def replace_text(pilot: Pilot, screen: SettingsScreen, name: str, text: str) -> None:
+    box = screen.query_one(f"#setting-{name}", Input)
+    box.focus()
+    box.value = ""
+    await pilot.press(*text)
+
+
+async def test_change_retention_and_a_limit_then_save(store: Store) -> None:
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        assert screen.query_one("#setting-desired_retention", Input).value == "0.9"
+        assert screen.query_one("#setting-learning_steps_minutes", Input).value == "1, 10"
+        await replace_text(pilot, screen, "desired_retention", "0.85")
+        await replace_text(pilot, screen, "new_cards_per_day", "35")
+        await pilot.press("shift+tab", "space")  # the fuzzing checkbox is the field before it
+        assert screen.focused is screen.query_one("#setting-enable_fuzzing")
+        assert screen.dirty
+        assert "Unsaved changes" in str(screen.query_one("#settings-status").render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not screen.dirty
+        assert any(n.message == "Settings saved." for n in app._notifications)
+    saved = store.load_settings()
+    assert saved.desired_retention == 0.85
+    assert saved.new_cards_per_day == 35
+    assert saved.enable_fuzzing is False
+    assert saved.reviews_per_day == Settings().reviews_per_day
+
+
+async def test_an_invalid_value_shows_its_error_and_saves_nothing(store: Store) -> None:
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        await replace_text(pilot, screen, "new_cards_per_day", "30")
+        await replace_text(pilot, screen, "day_starts_at_hour", "25")
+        error = screen.query_one("#error-day_starts_at_hour")
+        assert error.display and str(error.render()) == "day_starts_at_hour must be 0..23"
+        assert not screen.query_one("#error-new_cards_per_day").display
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert any("Nothing saved" in n.message for n in app._notifications)
+        assert screen.focused is screen.query_one("#setting-day_starts_at_hour")
+        await pilot.press("r")  # back to the default: the error goes
+        assert screen.query_one("#setting-day_starts_at_hour", Input).value == "4"
+        assert not error.display
+    assert store.load_settings() == Settings()
+
+
+async def test_theme_applies_at_once_and_reverts_on_discard(store: Store) -> None:
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        screen.query_one("#setting-theme", Select).value = "textual-light"
+        await pilot.pause()
+        assert app.theme == "textual-light"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardChanges)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and app.theme == "textual-light"
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert not isinstance(app.screen, SettingsScreen)
+        assert app.theme == "textual-dark"
+    assert store.load_settings().theme == "textual-dark"
+
+
+async def test_saved_theme_and_a_clean_form_leave_without_asking(store: Store) -> None:
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        screen.query_one("#setting-theme", Select).value = "textual-light"
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SettingsScreen | DiscardChanges)
+        assert app.theme == "textual-light"
+    assert store.load_settings().theme == "textual-light"
+
+
+async def test_reset_field_sets_the_default(store: Store) -> None:
+    store.save_settings(Settings(bury_siblings=False, reviews_per_day=50))
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_settings(pilot)
+        assert screen.query_one("#setting-reviews_per_day", Input).value == "50"
+        screen.query_one("#setting-reviews_per_day", Input).focus()
+        await pilot.press("r")
+        screen.query_one("#setting-bury_siblings", Checkbox).focus()
+        await pilot.press("r", "ctrl+s")
+        await pilot.pause()
+    assert store.load_settings() == Settings()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_snapshot_settings(snap_compare, store: Store, size) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        screen = await open_settings(pilot)
+        await replace_text(pilot, screen, "desired_retention", "0.995")
+        # A steady cursor: a blinking one would be caught on or off by chance.
+        screen.query_one("#setting-desired_retention", Input).cursor_blink = False
+
+    assert snap_compare(StudyApp(store), terminal_size=size, run_before=run_before)
+
+
+def test_snapshot_settings_light_theme(snap_compare, store: Store) -> None:
+    store.save_settings(Settings(theme="textual-light"))
+
+    async def run_before(pilot: Pilot) -> None:
+        screen = await open_settings(pilot)
+        screen.query_one("#setting-desired_retention", Input).cursor_blink = False
+
+    assert snap_compare(StudyApp(store), terminal_size=(80, 24), run_before=run_before)
