@@ -64,3 +64,19 @@ def bundled_decks_dir() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+def display_path(stored: str) -> str:
+    """A stored source path as a person wants to read it: relative to the current folder when
+    it is inside it, else with the home folder as ``~``."""
+    if stored.startswith("bundled:"):
+        return stored
+    path = Path(stored)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return stored

@@ -198,6 +198,7 @@ async def test_home_opens_browse(app: StudyApp) -> None:
     [
         ("i", "import_decks", "ImportScreen"),
         ("comma", "settings", "SettingsScreen"),
+    ("s", "stats", "StatsScreen"),
     ],
 )
 async def test_home_opens_other_screens(

@@ -28,6 +28,7 @@ from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.scheduling import NEW_STATE, Rating, format_interval
 from studytool.core.store import Store
 from studytool.core.study import LEECH_TAG, study_day_bounds
+from studytool.paths import display_path
 
 CARD = Card.__table__  # type: ignore[attr-defined]
 NOTE = Note.__table__  # type: ignore[attr-defined]
@@ -410,7 +411,7 @@ def card_detail(store: Store, card_id: int) -> CardDetail | None:
     faces = card_faces(NoteFaces(row.kind, row.question, row.answer), row.ordinal)
     source = None
     if row.source_file:
-        source = row.source_file + (f":{row.source_line}" if row.source_line else "")
+        source = display_path(row.source_file) + (f":{row.source_line}" if row.source_line else "")
     return CardDetail(
         card_id=row.id,
         note_id=row.note_id,

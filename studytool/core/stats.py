@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import col
 
 from studytool.core.models import Card, Deck, Note, ReviewLog
+from studytool.core.stats_series import reviews_per_day, streak_days
 from studytool.core.store import Store
 from studytool.core.study import study_day_bounds
 
@@ -102,11 +103,6 @@ def review_stats(
                 *log_filter,
             )
         ).one()
-        review_times = session.scalars(
-            select(col(ReviewLog.reviewed_at)).where(
-                col(ReviewLog.reviewed_at) >= now - timedelta(days=366), *log_filter
-            )
-        ).all()
         forecast: list[tuple[str, int]] = []
         for offset in range(7):
             start = day_start + timedelta(days=offset)
@@ -121,17 +117,11 @@ def review_stats(
             label = "today" if offset == 0 else start.astimezone().strftime("%a %d %b")
             forecast.append((label, count or 0))
 
-    days_with_reviews = {
-        (moment - timedelta(hours=day_starts_at_hour)).astimezone().date()
-        for moment in review_times
-    }
-    streak = 0
-    day = (now - timedelta(hours=day_starts_at_hour)).astimezone().date()
-    if day not in days_with_reviews:
-        day -= timedelta(days=1)  # a streak is not broken until today is over
-    while day in days_with_reviews:
-        streak += 1
-        day -= timedelta(days=1)
+    # Counted per study day in SQL: loading a year of review times took 20 s at 1M reviews.
+    daily = reviews_per_day(
+        store, now, 366, deck_ids=deck_ids, day_starts_at_hour=day_starts_at_hour
+    )
+    streak = streak_days(daily)
     return ReviewStats(
         reviews_today=sum(count for _, count, _ in today),
         minutes_today=sum(ms for _, _, ms in today) / 60000,

@@ -34,6 +34,7 @@ from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.prepared import Cursor, Prepared
 from studytool.core.scheduling import NEW_STATE, Rating, make_scheduler
 from studytool.core.store import Store
+from studytool.paths import display_path
 
 LEECH_TAG = "leech"
 REVIEW_STATE = int(fsrs.State.Review)
@@ -397,7 +398,11 @@ class StudySession:
         if row is None:
             raise StudyError(f"no card with id {card_id}")
         faces = card_faces(NoteFaces(row["kind"], row["question"], row["answer"]), row["ordinal"])
-        source = f"{row['source_file']}:{row['source_line']}" if row["source_file"] else None
+        source = (
+            f"{display_path(row['source_file'])}:{row['source_line']}"
+            if row["source_file"]
+            else None
+        )
         return QueuedCard(
             card_id=card_id,
             note_id=row["note_id"],

@@ -20,10 +20,11 @@ _NUMBER_WIDTH = 5
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        Binding("r", "review_selected", "Review deck"),
-        Binding("a", "review_all", "Review all"),
+        Binding("r", "review_selected", "Review"),
+        Binding("a", "review_all", "All decks"),
         Binding("b", "browse", "Browse"),
         Binding("i", "import_decks", "Import"),
+        Binding("s", "stats", "Stats"),
         Binding("comma", "settings", "Settings"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -120,6 +121,13 @@ class HomeScreen(Screen[None]):
         from studytool.tui.screens.import_decks import ImportScreen
 
         self.app.push_screen(ImportScreen())
+
+    def action_stats(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen())
 
     def action_settings(self) -> None:
         if self._store_pending():
