@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -234,8 +234,9 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
     from sqlmodel import col
 
     from studytool.core.models import Deck, utcnow
-    from studytool.core.stats import review_stats
+    from studytool.core.stats_series import due_forecast, headline, reviews_per_day
 
+    now = utcnow()
     with obj.store() as store:
         settings = store.load_settings()
         deck_ids: list[int] | None = None
@@ -246,13 +247,13 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
                 deck_ids = cast(list[int], list(session.scalars(query)))
             if len(deck_ids) != len(set(deck)):
                 raise click.ClickException("unknown deck name; `studytool decks` lists them")
-        figures = review_stats(store, utcnow(), settings.day_starts_at_hour, deck_ids)
+        options: dict[str, Any] = {
+            "deck_ids": deck_ids,
+            "day_starts_at_hour": settings.day_starts_at_hour,
+        }
+        figures = headline(store, now, reviews_per_day(store, now, 366, **options), **options)
+        forecast = due_forecast(store, now, 7, **options)
     click.echo(f"Today: {figures.reviews_today} reviews in {figures.minutes_today:.1f} min")
-    if figures.ratings_today:
-        names = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
-        click.echo(
-            "  " + ", ".join(f"{names[r]} {n}" for r, n in sorted(figures.ratings_today.items()))
-        )
     click.echo(f"All time: {figures.reviews_total} reviews; streak {figures.streak_days} day(s)")
     if figures.true_retention is None:
         click.echo("True retention (30 days): no review-state cards answered yet")
@@ -261,7 +262,11 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
             f"True retention (30 days): {figures.true_retention:.1%} of {figures.retention_sample} reviews "
             f"(target {settings.desired_retention:.0%})"
         )
-    click.echo("Due forecast: " + ", ".join(f"{day} {count}" for day, count in figures.forecast))
+    days = [
+        ("today" if index == 0 else day.strftime("%a %d %b"), total)
+        for index, (day, total) in enumerate(forecast)
+    ]
+    click.echo("Due forecast: " + ", ".join(f"{label} {total}" for label, total in days))
 
 
 @main.command()

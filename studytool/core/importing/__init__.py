@@ -136,9 +136,13 @@ def parse_text(
     _check_duplicates(parsed)
     if not parsed.notes:
         # A file without cards is most likely prose: one clear line beats a warning per paragraph.
-        parsed.warnings = [w for w in parsed.warnings if not w.message.startswith(("text outside", "no cards"))]
+        parsed.warnings = [
+            w for w in parsed.warnings if not w.message.startswith(("text outside", "no cards"))
+        ]
         parsed.warnings.append(
-            ImportIssue(source, None, "no cards found (cards start with Q: or C:; see docs/deck-format.md)")
+            ImportIssue(
+                source, None, "no cards found (cards start with Q: or C:; see docs/deck-format.md)"
+            )
         )
     return parsed
 

@@ -26,6 +26,7 @@ from studytool.core.importing.drafts import (
     NoteDraft,
     ParsedDeck,
     source_lines,
+    trim_blank_lines,
 )
 from studytool.core.models import NoteKind
 
@@ -51,16 +52,6 @@ _MARKER_STARTS = frozenset(":?x#-*_`~")
 def looks_like_colon_p(text: str) -> bool:
     """True when ``text`` has at least one ``:p`` question line and one ``??x`` answer line."""
     return _DETECT_QUESTION.search(text) is not None and _DETECT_ANSWER.search(text) is not None
-
-
-def _trim_blank_lines(lines: list[str]) -> str:
-    """Join ``lines`` without the blank lines at either end; inner text stays verbatim."""
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join(line.rstrip() for line in lines[start:end])
 
 
 class _Card:
@@ -90,8 +81,8 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
     in_fence = False
 
     def finish(card: _Card) -> None:
-        question = _trim_blank_lines(card.question).strip()
-        answer = _trim_blank_lines(card.answer)
+        question = trim_blank_lines(card.question).strip()
+        answer = trim_blank_lines(card.answer)
         # A card closed early (by a heading or the next :p) may end with separator lines.
         while answer.endswith("\n---") or answer == "---":
             answer = answer[: -len("---")].rstrip()
@@ -115,7 +106,7 @@ def parse_colon_p(text: str, source: str) -> ParsedDeck:
             )
 
     def section_context() -> str:
-        body = _trim_blank_lines(context_lines).strip()
+        body = trim_blank_lines(context_lines).strip()
         return _BACKGROUND_LABEL.sub("", body, count=1).strip()
 
     for index, line in enumerate(lines):

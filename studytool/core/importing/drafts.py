@@ -47,6 +47,16 @@ def source_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+def trim_blank_lines(lines: list[str]) -> str:
+    """Join ``lines`` without the blank lines at either end; inner text stays verbatim."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(line.rstrip() for line in lines[start:end])
+
+
 _WHITESPACE = re.compile(r"\s+")
 
 

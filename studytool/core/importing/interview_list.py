@@ -24,6 +24,7 @@ from studytool.core.importing.drafts import (
     NoteDraft,
     ParsedDeck,
     source_lines,
+    trim_blank_lines,
 )
 from studytool.core.models import NoteKind
 
@@ -63,16 +64,6 @@ def _field_name(label: str) -> str:
     if label.startswith("rubric"):
         return _RUBRIC
     return _FOLLOW_UPS
-
-
-def _trim_blank_lines(lines: list[str]) -> str:
-    """Join ``lines`` without the blank lines at either end; inner text stays verbatim."""
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join(line.rstrip() for line in lines[start:end])
 
 
 def _items(lines: list[str]) -> list[str] | None:
@@ -151,7 +142,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
     fence_line = 0  # where the open code block of a model answer started; 0 when none
 
     def finish(question: _Question) -> None:
-        answer = _trim_blank_lines(question.fields.get(_ANSWER, []))
+        answer = trim_blank_lines(question.fields.get(_ANSWER, []))
         if _ANSWER not in question.fields:
             errors.append(
                 ImportIssue(
