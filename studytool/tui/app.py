@@ -79,8 +79,9 @@ class StudyApp(App[None]):
 
     def on_store_ready(self, message: StoreReady) -> None:
         self.store = message.store
-        for line in message.messages:
-            self.notify(line, timeout=8)
+        if message.messages:
+            # One toast: deck names are shown as written (markup off).
+            self.notify("\n".join(message.messages), timeout=8, markup=False)
         self._store_ready()
 
     def _store_ready(self, refresh: bool = True) -> None:
