@@ -155,6 +155,16 @@ def test_snapshot_review_revealed(snap_compare, tmp_path) -> None:
     )
 
 
+async def wait_for_store(app: StudyApp, pilot) -> None:
+    """The store is opened by a worker started after the first paint; wait for it (bounded)."""
+    for _ in range(200):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        if app.store is not None or app.failure is not None:
+            await pilot.pause()
+            return
+
+
 async def test_store_is_opened_in_the_background_with_bundled_decks(tmp_path, monkeypatch) -> None:
     from studytool.cli import Context
 
@@ -164,8 +174,7 @@ async def test_store_is_opened_in_the_background_with_bundled_decks(tmp_path, mo
     monkeypatch.setattr("studytool.paths.bundled_decks_dir", lambda: folder)
     app = StudyApp(open_store=Context(str(tmp_path / "bg.db"), bundled=True).open)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_for_store(app, pilot)
         assert app.store is not None
         assert app.screen.query_one(DataTable).get_row_at(0)[0].plain == "Bundled"
         assert any("Imported the bundled decks" in str(n.message) for n in app._notifications)
@@ -178,8 +187,7 @@ async def test_unopenable_database_exits_with_the_reason(tmp_path) -> None:
     broken.write_bytes(b"not a database" * 100)
     app = StudyApp(open_store=Context(str(broken), bundled=False).open)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_for_store(app, pilot)
     assert app.return_code == 1
     assert app.failure is not None and "is not a studytool database or is damaged" in app.failure
 
