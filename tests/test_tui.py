@@ -157,10 +157,17 @@ def test_snapshot_review_revealed(snap_compare, tmp_path) -> None:
 
 async def wait_for_store(app: StudyApp, pilot) -> None:
     """The store is opened by a worker started after the first paint; wait for it (bounded)."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(200):
+        if app.failure is not None:
+            return  # the app is exiting; its workers are being cancelled
         await pilot.pause(0.05)
-        await app.workers.wait_for_complete()
-        if app.store is not None or app.failure is not None:
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            return
+        if app.store is not None:
             await pilot.pause()
             return
 
