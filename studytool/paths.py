@@ -80,3 +80,10 @@ def display_path(stored: str) -> str:
         return str(Path("~") / path.relative_to(Path.home()))
     except ValueError:
         return stored
+
+
+def display_source(stored: str | None, line: int | None) -> str | None:
+    """``file:line`` of a note's source, for showing; None for notes made elsewhere."""
+    if not stored:
+        return None
+    return display_path(stored) + (f":{line}" if line else "")

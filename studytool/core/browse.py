@@ -28,7 +28,7 @@ from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.scheduling import NEW_STATE, Rating, format_interval
 from studytool.core.store import Store
 from studytool.core.study import LEECH_TAG, study_day_bounds
-from studytool.paths import display_path
+from studytool.paths import display_source
 
 CARD = Card.__table__  # type: ignore[attr-defined]
 NOTE = Note.__table__  # type: ignore[attr-defined]
@@ -409,9 +409,6 @@ def card_detail(store: Store, card_id: int) -> CardDetail | None:
     if row is None:
         return None
     faces = card_faces(NoteFaces(row.kind, row.question, row.answer), row.ordinal)
-    source = None
-    if row.source_file:
-        source = display_path(row.source_file) + (f":{row.source_line}" if row.source_line else "")
     return CardDetail(
         card_id=row.id,
         note_id=row.note_id,
@@ -424,7 +421,7 @@ def card_detail(store: Store, card_id: int) -> CardDetail | None:
         hints=list(row.hints),
         tags=list(row.tags),
         demo=row.demo,
-        source=source,
+        source=display_source(row.source_file, row.source_line),
         removed_from_source=bool(row.removed_from_source),
         state=NEW_STATE if row.reps == 0 else int(row.state),
         due=row.due,

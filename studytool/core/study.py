@@ -34,7 +34,7 @@ from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.prepared import Cursor, Prepared
 from studytool.core.scheduling import NEW_STATE, Rating, make_scheduler
 from studytool.core.store import Store
-from studytool.paths import display_path
+from studytool.paths import display_source
 
 LEECH_TAG = "leech"
 REVIEW_STATE = int(fsrs.State.Review)
@@ -398,11 +398,6 @@ class StudySession:
         if row is None:
             raise StudyError(f"no card with id {card_id}")
         faces = card_faces(NoteFaces(row["kind"], row["question"], row["answer"]), row["ordinal"])
-        source = (
-            f"{display_path(row['source_file'])}:{row['source_line']}"
-            if row["source_file"]
-            else None
-        )
         return QueuedCard(
             card_id=card_id,
             note_id=row["note_id"],
@@ -419,7 +414,7 @@ class StudySession:
             follow_ups=list(row["follow_ups"]),
             tags=list(row["tags"]),
             demo=row["demo"],
-            source=source,
+            source=display_source(row["source_file"], row["source_line"]),
             state=NEW_STATE if row["reps"] == 0 else int(row["state"]),
             reps=row["reps"],
             lapses=row["lapses"],
