@@ -1,0 +1,97 @@
+"""Regenerate the README's screenshots: ``python scripts/screenshots.py``.
+
+Builds a throw-away store with the bundled decks and two weeks of simulated reviews, drives
+the app with Textual's Pilot at 100×30, and saves each main screen as an SVG in
+``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.pilot import Pilot  # noqa: E402
+
+from studytool.core.bundled import ensure_bundled_decks  # noqa: E402
+from studytool.core.models import utcnow  # noqa: E402
+from studytool.core.scheduling import Rating  # noqa: E402
+from studytool.core.store import Store, open_store  # noqa: E402
+from studytool.core.study import StudySession  # noqa: E402
+from studytool.tui.app import StudyApp  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (100, 30)
+
+
+def simulate_history(store: Store, days: int = 14, seed: int = 5) -> None:
+    """A learner who studied most days of the last two weeks."""
+    rng = random.Random(seed)
+    session = StudySession(store, settings=store.load_settings().replace(new_cards_per_day=8))
+    start = utcnow() - timedelta(days=days)
+    for day in range(days):
+        if rng.random() < 0.2:
+            continue
+        now = start + timedelta(days=day, hours=rng.randint(0, 3))
+        for _ in range(25):
+            card = session.next_card(now)
+            if card is None:
+                break
+            rating = rng.choices(list(Rating), weights=(1, 2, 6, 2))[0]
+            session.answer(card.card_id, rating, now, duration_ms=rng.randint(4000, 40000))
+            now += timedelta(minutes=2)
+
+
+async def capture(store: Store, name: str, steps: Callable[[Pilot[None]], Awaitable[None]]) -> None:
+    app = StudyApp(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await steps(pilot)
+        await pilot.pause(0.5)
+        app.save_screenshot(str(OUT / f"{name}.svg"))
+    print(f"wrote {OUT / name}.svg")
+
+
+async def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{Path(folder) / 'screens.db'}")
+        ensure_bundled_decks(store)
+        simulate_history(store)
+
+        async def nothing(pilot: Pilot[None]) -> None:
+            return None
+
+        async def review_question(pilot: Pilot[None]) -> None:
+            await pilot.press("a")
+            await pilot.press(*"one process keeps many requests in flight")
+
+        async def review_revealed(pilot: Pilot[None]) -> None:
+            await review_question(pilot)
+            await pilot.press("ctrl+s")
+
+        def press(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+            async def steps(pilot: Pilot[None]) -> None:
+                await pilot.press(*keys)
+                await pilot.pause(1.0)
+
+            return steps
+
+        await capture(store, "home", nothing)
+        await capture(store, "review", review_question)
+        await capture(store, "review-revealed", review_revealed)
+        await capture(store, "browse", press("b"))
+        await capture(store, "stats", press("s"))
+        await capture(store, "settings", press("comma"))
+        store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
