@@ -21,7 +21,9 @@ _NUMBER_WIDTH = 5
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "review_selected", "Review"),
-        Binding("a", "review_all", "All decks"),
+        Binding("a", "review_all", "All"),
+        Binding("p", "interview", "Interview"),
+        Binding("h", "interview_history", "Reports", show=False),
         Binding("b", "browse", "Browse"),
         Binding("i", "import_decks", "Import"),
         Binding("s", "stats", "Stats"),
@@ -34,9 +36,11 @@ class HomeScreen(Screen[None]):
         yield Static("", id="home-summary")
         yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
         yield Static(
-            "Enter or r reviews the highlighted deck · a reviews every deck", id="home-hint"
+            "Enter/r reviews the highlighted deck · h lists past interview reports",
+            id="home-hint",
         )
-        yield Footer()
+        # Compact and without the palette hint, so that every key fits in 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def study_app(self) -> StudyApp:
@@ -121,6 +125,20 @@ class HomeScreen(Screen[None]):
         from studytool.tui.screens.import_decks import ImportScreen
 
         self.app.push_screen(ImportScreen())
+
+    def action_interview(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.interview import InterviewScreen
+
+        self.app.push_screen(InterviewScreen())
+
+    def action_interview_history(self) -> None:
+        if self._store_pending():
+            return
+        from studytool.tui.screens.interview import InterviewHistoryScreen
+
+        self.app.push_screen(InterviewHistoryScreen())
 
     def action_stats(self) -> None:
         if self._store_pending():
