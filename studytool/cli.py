@@ -91,7 +91,7 @@ def main(ctx: click.Context, db: str | None, no_bundled_decks: bool) -> None:
         _run_app(ctx.obj, start_review=None)
 
 
-def _run_app(obj: Context, start_review: list[str] | None) -> None:
+def _run_app(obj: Context, start_review: list[str] | None, *, grading: bool = True) -> None:
     """Open the full-screen app on the home screen, or straight into a review.
 
     The store is opened by the app in a worker thread, after its first screen is up: the
@@ -99,7 +99,7 @@ def _run_app(obj: Context, start_review: list[str] | None) -> None:
     """
     from studytool.tui.app import StudyApp
 
-    app = StudyApp(open_store=obj.open, start_review=start_review)
+    app = StudyApp(open_store=obj.open, start_review=start_review, grading=grading)
     app.run()
     if app.return_code:
         sys.exit(app.return_code)
@@ -208,21 +208,30 @@ def decks(obj: Context) -> None:
 @click.option(
     "--plain", is_flag=True, help="Line-based review on standard input/output (scriptable)."
 )
+@click.option(
+    "--no-grading", is_flag=True, help="Do not grade typed answers (no model is loaded)."
+)
 @pass_context
-def review(obj: Context, deck: tuple[str, ...], plain: bool) -> None:
+def review(obj: Context, deck: tuple[str, ...], plain: bool, no_grading: bool) -> None:
     """Review due and new cards, in the app or line-based with --plain."""
     from studytool.core.study import StudyError, StudySession
     from studytool.plain_review import PlainReview
 
     if not plain:
-        _run_app(obj, start_review=list(deck))
+        _run_app(obj, start_review=list(deck), grading=not no_grading)
         return
     with obj.store() as store:
         try:
             session = StudySession(store, list(deck) or None)
         except StudyError as exc:
             raise click.ClickException(str(exc)) from exc
-        PlainReview(session, sys.stdin, sys.stdout).run()
+        grader = None
+        settings = store.load_settings()
+        if settings.auto_grading and not no_grading:
+            from studytool.core.grading import BackgroundGrader, thresholds_from_setting
+
+            grader = BackgroundGrader(thresholds_from_setting(settings.grade_thresholds))
+        PlainReview(session, sys.stdin, sys.stdout, grader=grader).run()
 
 
 @main.command()
@@ -334,6 +343,182 @@ def optimize(obj: Context, dry_run: bool) -> None:
 
 
 @main.command()
+@click.option("--card", "card_key", metavar="ID", help="Grade against this stored card (its note id).")
+@click.option("--deck", metavar="NAME", help="The card's deck, when several decks use the id.")
+@click.option(
+    "--ordinal",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Which card of the note: 1 is a reversed note's back-to-front card.",
+)
+@click.option("--question", "-q", metavar="TEXT", help="The question (with --reference).")
+@click.option("--reference", "-r", metavar="TEXT", help="The model answer.")
+@click.option(
+    "--criterion", "-c", "criteria", multiple=True, metavar="TEXT", help="A rubric criterion (repeatable)."
+)
+@click.option("--answer", "-a", metavar="TEXT", help="The answer to grade; - reads standard input.")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE.jsonl",
+    help='Grade {"question", "reference", "criteria"?, "answer"} per line ("-": standard input); '
+    "one JSON result per line, in order.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+def grade(
+    obj: Context,
+    card_key: str | None,
+    deck: str | None,
+    ordinal: int,
+    question: str | None,
+    reference: str | None,
+    criteria: tuple[str, ...],
+    answer: str | None,
+    batch: Any,
+    as_json: bool,
+) -> None:
+    """Grade a typed answer against a card's rubric and model answer.
+
+    \b
+      studytool grade --card tok-what-is-a-token --answer "a piece of text ..."
+      studytool grade -q "What is a KV cache?" -r "It stores ..." -c "says keys" -a "..."
+      studytool grade --batch answers.jsonl
+    """
+    from studytool.core import grading
+
+    modes = [card_key is not None, question is not None or reference is not None, batch is not None]
+    if sum(modes) != 1:
+        raise click.UsageError("give one of --card ID, --question/--reference, or --batch FILE")
+    thresholds = _grade_thresholds(obj, needed=card_key is not None)
+    grader = grading.BackgroundGrader(thresholds)
+    if batch is not None:
+        if answer is not None or criteria:
+            raise click.UsageError("--batch reads answers and criteria from the file")
+        failures = _grade_batch(grader, batch)
+        if failures:
+            raise click.ClickException(f"{failures} line(s) of the batch could not be graded")
+        return
+    if answer is None:
+        raise click.UsageError("--answer is required (use - to read it from standard input)")
+    if answer == "-":
+        answer = sys.stdin.read()
+    if card_key is not None:
+        if criteria:
+            raise click.UsageError("--criterion goes with --question; a card has its own rubric")
+        with obj.store(with_bundled=False) as store:
+            try:
+                inputs = grading.card_grading_inputs(store, card_key, deck=deck, ordinal=ordinal)
+            except grading.CardNotFound as exc:
+                raise click.ClickException(str(exc)) from exc
+    else:
+        if not question or not reference:
+            raise click.UsageError("--question and --reference go together")
+        inputs = grading.GradingInputs(question, reference, list(criteria))
+    try:
+        result = grader.grade(inputs, answer)
+    except grading.GraderUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    for line in grading.format_grade(result):
+        click.echo(inert(line))
+
+
+def _grade_thresholds(obj: Context, *, needed: bool) -> Any:
+    """The learner's calibrated cut points, if the database has some."""
+    from studytool.core.grading import thresholds_from_setting
+    from studytool.core.store import StoreError
+
+    try:
+        with obj.store(with_bundled=False) as store:
+            return thresholds_from_setting(store.load_settings().grade_thresholds)
+    except (StoreError, click.ClickException):
+        if needed:
+            raise
+        return None  # grading text needs no database: the shipped cut points will do
+
+
+def _grade_batch(grader: Any, lines: Any) -> int:
+    """Grade each JSON line, printing one JSON object per input line; returns the failures."""
+    from studytool.core import grading
+
+    failures = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("expected a JSON object")
+            fields = {}
+            for name in ("question", "reference", "answer"):
+                value = item.get(name, "" if name == "question" else None)
+                if not isinstance(value, str):
+                    raise ValueError(f'"{name}" must be a string')
+                fields[name] = value
+            criteria = item.get("criteria", [])
+            if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
+                raise ValueError('"criteria" must be a list of strings')
+            inputs = grading.GradingInputs(fields["question"], fields["reference"], criteria)
+            result = grader.grade(inputs, fields["answer"])
+            output: dict[str, Any] = result.to_json()
+        except grading.GraderUnavailable as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            failures += 1
+            output = {"error": f"{getattr(lines, 'name', 'batch')}:{number}: {exc}"}
+        output["line"] = number
+        click.echo(json.dumps(output, ensure_ascii=False))
+    return failures
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Show the fitted cut points without saving them.")
+@click.option("--reset", is_flag=True, help="Go back to the cut points shipped with the grader.")
+@pass_context
+def calibrate(obj: Context, dry_run: bool, reset: bool) -> None:
+    """Re-fit the grader's score → rating cut points to the ratings you gave."""
+    from studytool.core import grading
+
+    with obj.store(with_bundled=False) as store:
+        settings = store.load_settings()
+        if reset:
+            store.save_settings(settings.replace(grade_thresholds=None))
+            shipped = grading.RatingThresholds.default()
+            click.echo(f"Back to the shipped cut points: {_cuts(shipped)}.")
+            return
+        current = grading.thresholds_from_setting(settings.grade_thresholds)
+        result = grading.calibrate(grading.graded_reviews(store), current)
+        if result.thresholds is None:
+            click.echo(
+                f"{result.pairs} graded review(s) so far; calibration needs at least "
+                f"{grading.MIN_CALIBRATION_PAIRS} with more than one rating. Type answers "
+                "while you review and rate them as you see fit; then run this again."
+            )
+            return
+        click.echo(f"Fitted on {result.pairs} graded reviews.")
+        click.echo(f"  cut points: {_cuts(current or grading.RatingThresholds.default())} → {_cuts(result.thresholds)}")
+        click.echo(
+            f"  suggestion = your rating: {result.agreement_before:.0%} → {result.agreement_after:.0%}"
+        )
+        if dry_run:
+            click.echo("Not saved (--dry-run).")
+            return
+        thresholds = result.thresholds
+        store.save_settings(
+            settings.replace(grade_thresholds=(thresholds.hard, thresholds.good, thresholds.easy))
+        )
+        click.echo("Saved: suggestions use these cut points from now on.")
+
+
+def _cuts(thresholds: Any) -> str:
+    return f"Hard ≥ {thresholds.hard:.2f}, Good ≥ {thresholds.good:.2f}, Easy ≥ {thresholds.easy:.2f}"
+
+
+@main.command()
 @click.argument("name", required=False)
 @click.argument("value", required=False)
 @click.option("--reset", is_flag=True, help="Put NAME (or every setting) back to its default.")
@@ -385,3 +570,5 @@ def where(obj: Context) -> None:
     click.echo(f"backups:  {paths.backups_dir()}")
     bundled = paths.bundled_decks_dir()
     click.echo(f"bundled decks: {bundled if bundled else '(none)'}")
+
+from studytool.cli_demos import register; register(main)  # noqa: E402, E702, I001

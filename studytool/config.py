@@ -34,6 +34,11 @@ class Settings:
     # Interview practice.
     interview_question_count: int = 5
     interview_seconds_per_question: int = 180
+    # Grading typed answers.
+    auto_grading: bool = True
+    # Score cut points for Hard, Good and Easy fitted by `studytool calibrate`; None means
+    # the ones shipped with the grader.
+    grade_thresholds: tuple[float, ...] | None = None
     # Appearance.
     theme: str = "textual-dark"
 
@@ -67,6 +72,15 @@ class Settings:
             (
                 10 <= self.interview_seconds_per_question <= 3600,
                 "interview_seconds_per_question must be 10..3600",
+            ),
+            (
+                self.grade_thresholds is None
+                or (
+                    len(self.grade_thresholds) == 3
+                    and 0 <= self.grade_thresholds[0] <= self.grade_thresholds[1]
+                    <= self.grade_thresholds[2] <= 1
+                ),
+                "grade_thresholds must be three increasing scores in 0..1 (hard, good, easy)",
             ),
             (
                 self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),
@@ -110,7 +124,7 @@ def parse_setting(name: str, text: str) -> Any:
         raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
     default = getattr(Settings(), name)
     try:
-        if name == "fsrs_parameters":
+        if name in ("fsrs_parameters", "grade_thresholds"):
             if text.strip().lower() in ("", "none", "default"):
                 return None
             return tuple(float(x) for x in text.replace(",", " ").split())
@@ -132,7 +146,7 @@ def _coerce(name: str, raw: Any) -> Any:
     default = getattr(Settings(), name)
     if raw is None:
         return None
-    if isinstance(default, tuple) or name == "fsrs_parameters":
+    if isinstance(default, tuple) or name in ("fsrs_parameters", "grade_thresholds"):
         return tuple(float(x) for x in raw)
     if isinstance(default, bool):
         return bool(raw)

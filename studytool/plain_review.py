@@ -5,6 +5,11 @@ each answer is the lines typed up to an empty line (an empty first line reveals 
 typing, ``?`` shows a hint), then a rating line: 1-4, ``u`` undo, ``b`` bury, ``s`` suspend,
 ``q`` quit. A rating is committed before the next card appears; the line ``Saved: ...``
 acknowledges it.
+
+A typed answer is graded against the card's rubric when a grader is given: the verdicts and
+the suggested rating are printed, ``f N`` flips criterion N (rubric self-grading) and an
+empty rating line accepts the suggestion. If the grader cannot run, review goes on with
+the learner grading themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +20,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
+from studytool.core.grading import (
+    VERDICT_MARKS,
+    BackgroundGrader,
+    GradeResult,
+    GraderUnavailable,
+    SelfGrade,
+    format_grade,
+    grading_inputs,
+)
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating, format_interval
 from studytool.core.study import QueuedCard, StudyError, StudySession
@@ -34,8 +48,11 @@ class PlainReview:
         stdin: TextIO,
         stdout: TextIO,
         clock: Callable[[], datetime] = utcnow,
+        grader: BackgroundGrader | None = None,
     ) -> None:
         self.session = session
+        self.grader = grader
+        self.grader_failed = False
         self.stdin = stdin
         self.stdout = stdout
         self.clock = clock
@@ -61,6 +78,8 @@ class PlainReview:
         self.say(
             "Type an answer and finish with an empty line (Enter alone reveals; ? shows a hint)."
         )
+        if self.grader is not None:
+            self.grader.start()  # loads while the first question is being answered
         card = self.session.next_card(self.clock())
         try:
             while card is not None:
@@ -82,15 +101,34 @@ class PlainReview:
         self.say(f"A: {inert(card.back)}")
         if card.context:
             self.say(f"Context: {inert(card.context)}")
-        if card.rubric:
+        auto = self._grade(card, typed) if typed else None
+        if card.rubric and auto is None:
             self.say("Rubric:")
             for criterion in card.rubric:
                 self.say(f"  - {inert(criterion)}")
+        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        self_grade = SelfGrade.start(inputs.criteria, auto) if auto else None
         previews = self.session.preview(card.card_id, self.clock())
         choices = "  ".join(f"{int(r)} {r.label} ({format_interval(previews[r])})" for r in Rating)
         while True:
-            self.say(f"{choices}   u undo · b bury · s suspend · q quit")
+            suggested = self_grade.suggested_rating if self_grade else None
+            extra = ""
+            if suggested is not None:
+                extra = f"   Enter = {Rating(suggested).label}"
+                if self_grade and self_grade.criteria:
+                    extra += " · f N flips criterion N"
+            self.say(f"{choices}   u undo · b bury · s suspend · q quit{extra}")
             command = self.read_line("rating> ").strip().lower()
+            if not command and suggested is not None:
+                command = str(suggested)
+            if self_grade and command.startswith("f") and command[1:].strip().isdigit():
+                index = int(command[1:].strip()) - 1
+                if 0 <= index < len(self_grade.criteria):
+                    verdict = self_grade.flip(index)
+                    self.say(f"  {VERDICT_MARKS[verdict]:<9} {inert(self_grade.criteria[index])}")
+                else:
+                    self.say(f"There are {len(self_grade.criteria)} criteria.")
+                continue
             if command in ("1", "2", "3", "4"):
                 rating = Rating(int(command))
                 result = self.session.answer(
@@ -99,6 +137,10 @@ class PlainReview:
                     self.clock(),
                     duration_ms=int((time.monotonic() - shown_at) * 1000),
                     typed_answer=typed or None,
+                    auto_score=auto.score if auto else None,
+                    auto_rating=auto.suggested_rating if auto else None,
+                    auto_grade=auto.to_record() if auto else None,
+                    final_grade=self_grade.final_record(int(rating)) if self_grade else None,
                 )
                 self.rated.append(rating)
                 leech = (
@@ -131,6 +173,24 @@ class PlainReview:
             if command == "q":
                 raise _EndOfInput
             self.say("Type 1, 2, 3 or 4 to rate (or u, b, s, q).")
+
+    def _grade(self, card: QueuedCard, typed: str) -> GradeResult | None:
+        """Grade the typed answer, or say why not and return None (self-grading goes on)."""
+        if self.grader is None or self.grader_failed:
+            return None
+        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        if self.grader.state == "loading":
+            self.say("(grading: the model is still loading…)")
+        try:
+            result = self.grader.grade(inputs, typed)
+        except GraderUnavailable as exc:
+            self.grader_failed = True
+            self.say(f"Grading is off for this session: {inert(str(exc))}")
+            self.say("Grade yourself against the model answer and rubric.")
+            return None
+        for line in format_grade(result, numbered=True):
+            self.say(inert(line))
+        return result
 
     def _read_answer(self, card: QueuedCard) -> str:
         lines: list[str] = []

@@ -11,7 +11,10 @@ from studytool.cli import main
 
 from .conftest import FIXTURES
 
-COMMANDS = ["import", "decks", "review", "stats", "export", "optimize", "settings", "where"]
+COMMANDS = [
+    "import", "decks", "review", "stats", "export", "optimize", "settings", "where", "grade",
+    "calibrate",
+]  # fmt: skip
 
 
 def run(*args: str, stdin: str | None = None, bundled: bool = False):
@@ -95,7 +98,7 @@ def test_plain_review_shows_card_text_inert(tmp_path: Path) -> None:
     deck = tmp_path / "evil.md"
     deck.write_text("Q: Evil \x1b]0;pwned\x07 \x1b[2J question [bold]x[/bold]?\nA: ok\n")
     run("import", str(deck))
-    out = run("review", "--plain", stdin="\n1\n").output
+    out = run("review", "--plain", "--no-grading", stdin="\n1\n").output
     assert "\x1b" not in out and "\x07" not in out
     assert "Q: Evil   question [bold]x[/bold]?" in out
 
@@ -131,7 +134,7 @@ def test_settings_show_set_reset() -> None:
 
 def test_stats_and_optimize_with_little_history() -> None:
     run("import", str(FIXTURES / "primary" / "mixed.md"))
-    run("review", "--plain", stdin="\n3\n")
+    run("review", "--plain", "--no-grading", stdin="\n3\n")
     stats = run("stats").output
     assert "Today: 1 reviews" in stats
     assert "Due forecast: today" in stats

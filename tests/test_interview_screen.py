@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from textual.widgets import SelectionList
 
+from studytool.core.grading import BackgroundGrader, GraderUnavailable, Verdict
 from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
 from studytool.core.interview import list_reports
@@ -37,11 +38,16 @@ id: iv-async
 """
 
 
+def _no_model() -> object:
+    raise GraderUnavailable("The embedding model used for grading is not installed.")
+
+
 @pytest.fixture
 def app(store) -> StudyApp:
+    """Self-assessment only: the grader is unavailable, so the learner's ticks are the score."""
     sync_deck(store, parse_text(DECK, "interview.md"))
     store.save_settings(store.load_settings().replace(interview_question_count=2, interview_seconds_per_question=60))
-    return StudyApp(store)
+    return StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
 
 
 async def start(app: StudyApp, pilot) -> InterviewScreen:
@@ -83,6 +89,39 @@ async def test_interview_with_follow_up_and_report(app: StudyApp, store) -> None
     assert by_key["iv-async"]["score"] == pytest.approx(0.5)
     assert report.overall_score == pytest.approx((1 / 3 + 0.5) / 2)
     assert report.weakest_topics[0]["topic"] == "kv-cache"
+
+
+async def test_the_grader_ticks_the_criteria_it_found(store) -> None:
+    sync_deck(store, parse_text(DECK, "interview.md"))
+    store.save_settings(store.load_settings().replace(interview_question_count=2))
+    app = StudyApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await start(app, pilot)
+        for key in [q.key for q in screen.questions]:
+            await pilot.press(*"It keeps the keys and values of earlier tokens for every layer", "ctrl+s")
+            await pilot.pause()
+            if screen.phase == "follow-up":
+                await pilot.press(*"GPU memory", "ctrl+s")
+                await pilot.pause()
+            assert screen.phase == "assess"
+            for _ in range(600):
+                if screen.applied_grade == screen.index:
+                    break
+                await pilot.pause(0.05)
+            result = screen.grades[screen.index]
+            criteria = screen.query_one("#interview-criteria", SelectionList)
+            found = {i for i, c in enumerate(result.criteria) if c.verdict is Verdict.MET}
+            assert set(criteria.selected) == found
+            assert f"score {result.score:.2f}" in str(screen.query_one("#interview-help").render())
+            if key == "iv-kv":
+                assert found, "a KV answer naming keys, values and layers meets something"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        assert screen.phase == "report"
+    (report,) = list_reports(store)
+    for result in report.results:
+        assert result["grade"]["by"] == "grader" and "auto" in result["grade"]
+        assert result["grade"]["auto"]["by"] == "grader"
 
 
 async def test_timer_submits_when_time_runs_out(app: StudyApp) -> None:

@@ -149,9 +149,32 @@ def test_snapshot_review_question(snap_compare, tmp_path) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer"])
 
 
-def test_snapshot_review_revealed(snap_compare, tmp_path) -> None:
+async def _until_graded(pilot) -> None:
+    screen = pilot.app.screen
+    for _ in range(600):
+        if screen.has_class("graded") or screen.has_class("grade-failed"):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def test_snapshot_review_graded(snap_compare, tmp_path) -> None:
+    """A typed answer after grading: score, criteria with evidence, suggested rating."""
     assert snap_compare(
-        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer", "ctrl+s"]
+        snapshot_app(tmp_path), terminal_size=(100, 40), run_before=_type_and_grade
+    )
+
+
+async def _type_and_grade(pilot) -> None:
+    await pilot.press("a")
+    await pilot.pause()
+    await pilot.press(*"an integer that indexes the embedding table", "ctrl+s")
+    await _until_graded(pilot)
+
+
+def test_snapshot_review_revealed_without_typing(snap_compare, tmp_path) -> None:
+    assert snap_compare(
+        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", "escape", "space"]
     )
 
 

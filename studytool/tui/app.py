@@ -20,6 +20,7 @@ from textual.message import Message
 from studytool.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
+    from studytool.core.grading import BackgroundGrader
     from studytool.core.store import Store
 
 
@@ -44,6 +45,8 @@ class StudyApp(App[None]):
         *,
         open_store: Callable[..., Store] | None = None,
         start_review: list[str] | None = None,
+        grader: BackgroundGrader | None = None,
+        grading: bool = True,
     ) -> None:
         super().__init__()
         if store is None and open_store is None:
@@ -52,6 +55,24 @@ class StudyApp(App[None]):
         self.failure: str | None = None  # why the app could not start, if it could not
         self._open_store = open_store
         self._start_review = start_review
+        self._grader = grader
+        self._grading = grading  # False: `studytool review --no-grading`
+
+    def answer_grader(self) -> BackgroundGrader | None:
+        """The grader for typed answers (loading in the background), or None when turned off.
+
+        One per app, so the model is loaded once however many sessions are studied.
+        """
+        from studytool.core.grading import BackgroundGrader, thresholds_from_setting
+
+        assert self.store is not None
+        settings = self.store.load_settings()
+        if not (settings.auto_grading and self._grading):
+            return None
+        if self._grader is None:
+            self._grader = BackgroundGrader()
+        self._grader.set_thresholds(thresholds_from_setting(settings.grade_thresholds))
+        return self._grader
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen())

@@ -1,8 +1,10 @@
 """Interview practice: timed open questions, a follow-up after each, then a scored report.
 
-Each answer is assessed against the card's rubric: the learner ticks the criteria their answer
-met (rubric self-grading), which gives the question's score. Reports are saved and listed in
-the history screen.
+Each answer is graded against the card's rubric in a worker while the follow-up is answered;
+at the assessment step the criteria the grader found are already ticked, with its score, and
+the learner corrects the ticks (rubric self-grading), which gives the question's score. If
+the grader cannot run, the learner ticks the criteria themselves. Reports are saved and
+listed in the history screen.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, SelectionList, Static, TextArea
+from textual.worker import Worker, WorkerState
 
+from studytool.core.grading import GradeResult, GraderUnavailable, GradingInputs, Verdict
 from studytool.core.text_safety import inert
 
 if TYPE_CHECKING:
+    from studytool.core.grading import BackgroundGrader
     from studytool.core.interview import InterviewQuestion, QuestionOutcome
     from studytool.core.models import InterviewReport
     from studytool.tui.app import StudyApp
@@ -64,6 +70,9 @@ class InterviewScreen(Screen[None]):
         self.started_at = clock()
         self.phase_started = time.monotonic()
         self.seconds_per_question = 180
+        self.grader: BackgroundGrader | None = None
+        self.grades: dict[int, GradeResult] = {}  # question index -> the grader's result
+        self.applied_grade: int | None = None  # the question whose grade is ticked on screen
 
     @property
     def study_app(self) -> StudyApp:
@@ -100,6 +109,9 @@ class InterviewScreen(Screen[None]):
             self.app.pop_screen()
             return
         self.sub_title = f"Interview practice · {len(self.questions)} questions"
+        self.grader = self.study_app.answer_grader()
+        if self.grader is not None:
+            self.grader.start()
         self.timer = self.set_interval(1.0, self._tick)
         self._start_question()
 
@@ -168,6 +180,12 @@ class InterviewScreen(Screen[None]):
         if self.phase == "answer":
             record = AnswerRecord(text=text, seconds=seconds, timed_out=timed_out)
             self.outcomes.append(QuestionOutcome(self.question, record))
+            if self.grader is not None and text and self.question.rubric:
+                # Graded while the follow-up is answered; the rubric describes this answer.
+                inputs = GradingInputs(
+                    self.question.question, self.question.reference, list(self.question.rubric)
+                )
+                self._grade_answer(self.grader, self.index, inputs, text)
             follow_ups = self.question.follow_ups
             if follow_ups:
                 self.outcomes[-1].follow_up = follow_ups[0]
@@ -190,6 +208,55 @@ class InterviewScreen(Screen[None]):
             else:
                 self._finish()
 
+    # -- grading -------------------------------------------------------------------------
+
+    @work(thread=True, group="interview-grading", exit_on_error=False)
+    def _grade_answer(
+        self, grader: BackgroundGrader, index: int, inputs: GradingInputs, text: str
+    ) -> tuple[int, GradeResult]:
+        return index, grader.grade(inputs, text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "interview-grading":
+            return
+        if event.state is WorkerState.SUCCESS:
+            index, result = event.worker.result  # type: ignore[misc]
+            self.grades[index] = result
+            criteria = self.query_one("#interview-criteria", SelectionList)
+            if (
+                self.phase == "assess"
+                and index == self.index
+                and self.applied_grade != index
+                and not criteria.selected  # never undo ticks the learner has made
+            ):
+                self._apply_grade(result)
+        elif event.state is WorkerState.ERROR and self.grader is not None:
+            error = event.worker.error
+            reason = str(error) if isinstance(error, GraderUnavailable) else repr(error)
+            if self.grader.state == "failed":
+                self.grader = None  # it will not come back: stop trying on every question
+                self.notify(f"{reason}\nTick the criteria yourself.", severity="warning", timeout=12)
+            if self.phase == "assess":
+                self._assess_help(f"Not graded ({reason}). Tick the criteria your answer met.")
+
+    def _apply_grade(self, result: GradeResult) -> None:
+        """Tick the criteria the grader found met and show its verdicts beside each."""
+        criteria = self.query_one("#interview-criteria", SelectionList)
+        criteria.clear_options()
+        marks = {Verdict.MET: "✓", Verdict.PARTLY: "~", Verdict.MISSED: "✗"}
+        for index, criterion in enumerate(result.criteria):
+            prompt = Text(f"{marks[criterion.verdict]} ", style="dim")
+            prompt.append(inert(criterion.criterion))
+            criteria.add_option((prompt, index, criterion.verdict is Verdict.MET))
+        self.applied_grade = self.index
+        self._assess_help(
+            f"The grader ticked what it found (score {result.score:.2f}, "
+            f"~ = partly). Correct the ticks with space, then ctrl+s."
+        )
+
+    def _assess_help(self, text: str) -> None:
+        self.query_one("#interview-help", Static).update(Text(text, style="dim"))
+
     def _assess(self) -> None:
         outcome = self.outcomes[-1]
         self.query_one("#interview-question", Markdown).update(
@@ -208,6 +275,11 @@ class InterviewScreen(Screen[None]):
         )
         self._enter("assess", 0)
         criteria.focus()
+        result = self.grades.get(self.index)
+        if result is not None:
+            self._apply_grade(result)
+        elif self.grader is not None and outcome.answer.text and self.question.rubric:
+            self._assess_help("Grading your answer… tick the criteria yourself or wait for it.")
 
     def _record_assessment(self) -> None:
         outcome = self.outcomes[-1]
@@ -216,7 +288,13 @@ class InterviewScreen(Screen[None]):
         if rubric:
             outcome.answer.score = len(met) / len(rubric)
             outcome.answer.criteria_missed = [c for i, c in enumerate(rubric) if i not in met]
-        outcome.answer.grade = {"by": "self", "met": sorted(met)}
+        auto = self.grades.get(self.index) if self.applied_grade == self.index else None
+        auto_met = {i for i, c in enumerate(auto.criteria) if c.verdict is Verdict.MET} if auto else None
+        outcome.answer.grade = {
+            "by": "grader" if auto_met == met else "self",
+            "met": sorted(met),
+            **({"auto": auto.to_record()} if auto else {}),
+        }
 
     def _finish(self) -> None:
         from studytool.core.interview import build_report, save_report

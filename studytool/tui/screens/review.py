@@ -1,19 +1,47 @@
-"""Review: question, typed answer, reveal, rating with the next interval on each key."""
+"""Review: question, typed answer, grading, reveal, rating with the next interval on each key.
+
+Submitting a typed answer reveals the model answer at once and grades the answer in a thread
+worker (the grader started loading when the session opened). When the grade arrives, each
+rubric criterion is listed met / partly / missed with the part of the answer that supports
+it, and the suggested rating is preselected. The learner can flip criteria (enter on one)
+and rate as they see fit: both the automatic and the final grade are stored with the review.
+A grading failure only costs the suggestion; the typed answer is kept and rating goes on.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Markdown, ProgressBar, Static, TextArea
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Markdown,
+    OptionList,
+    ProgressBar,
+    Static,
+    TextArea,
+)
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
+from studytool.core.grading import (
+    GradeResult,
+    GraderUnavailable,
+    GradingInputs,
+    SelfGrade,
+    Verdict,
+    grading_inputs,
+)
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating, format_interval
 from studytool.core.store import StoreError
@@ -21,9 +49,49 @@ from studytool.core.study import QueuedCard, StudyError, StudySession
 from studytool.core.text_safety import inert
 
 if TYPE_CHECKING:
+    from studytool.core.grading import BackgroundGrader
     from studytool.tui.app import StudyApp
 
 STATE_LABELS = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
+VERDICT_STYLES = {
+    Verdict.MET: ("✓", "bold green"),
+    Verdict.PARTLY: ("~", "bold yellow"),
+    Verdict.MISSED: ("✗", "bold red"),
+}
+EVIDENCE_STYLES = {Verdict.MET: "green underline", Verdict.PARTLY: "yellow underline"}
+
+
+def answer_with_evidence(
+    answer: str, result: GradeResult, verdicts: list[Verdict], focus: int | None
+) -> Text:
+    """The typed answer with each criterion's supporting span underlined in its verdict's
+    colour; the focused criterion's span is shown reversed."""
+    shown = inert(answer)
+    if shown != answer:
+        # The spans are offsets into the answer as typed; once control characters are made
+        # inert they no longer line up, so such an answer is shown without highlights.
+        return Text(shown)
+    text = Text(answer)
+    for index, (criterion, verdict) in enumerate(zip(result.criteria, verdicts, strict=True)):
+        span = criterion.evidence_span
+        if span is None or verdict is Verdict.MISSED:
+            continue
+        style = EVIDENCE_STYLES[verdict] + (" reverse" if index == focus else "")
+        text.stylize(style, span[0], span[1])
+    return text
+
+
+def criterion_prompt(criterion: str, verdict: Verdict, evidence: str | None) -> Text:
+    mark, style = VERDICT_STYLES[verdict]
+    line = Text()
+    line.append(f"{mark} {verdict.value:<6} ", style=style)
+    line.append(inert(criterion))
+    if evidence and verdict is not Verdict.MISSED:
+        shown = " ".join(evidence.split())
+        if len(shown) > 60:
+            shown = shown[:59] + "…"
+        line.append(f"\n           “{inert(shown)}”", style="dim italic")
+    return line
 
 
 class ReviewScreen(Screen[None]):
@@ -37,6 +105,7 @@ class ReviewScreen(Screen[None]):
         Binding("2", "rate(2)", "Hard", show=False),
         Binding("3", "rate(3)", "Good", show=False),
         Binding("4", "rate(4)", "Easy", show=False),
+        Binding("tab", "focus_next", "Criteria/ratings", show=False),
         Binding("h", "hint", "Hint"),
         Binding("u", "undo", "Undo"),
         Binding("b", "bury", "Bury"),
@@ -55,6 +124,14 @@ class ReviewScreen(Screen[None]):
         self.started_at = time.monotonic()
         self.rated: list[Rating] = []
         self.hints_shown = 0
+        self.grader: BackgroundGrader | None = None
+        self.typed = ""
+        self.grade_result: GradeResult | None = None
+        self.self_grade: SelfGrade | None = None
+        self.grading_worker: Worker[GradeResult] | None = None
+        self.grading_off_reason: str | None = None
+        # Per rating, the criteria the learner's answer missed (popped again by undo).
+        self.missed: list[list[str]] = []
 
     @property
     def study_app(self) -> StudyApp:
@@ -74,6 +151,10 @@ class ReviewScreen(Screen[None]):
                 "ctrl+s submits your answer · esc leaves the box · space reveals without typing",
                 id="answer-help",
             )
+            with Vertical(id="grade"):
+                yield Static("", id="grade-status")
+                yield Static("", id="grade-answer")
+                yield OptionList(id="criteria")
             yield Markdown("", id="back")
             yield Static("", id="rubric")
         with Horizontal(id="ratings"):
@@ -96,6 +177,10 @@ class ReviewScreen(Screen[None]):
             return
         counts = self.session.counts(utcnow())
         self.query_one(ProgressBar).update(total=max(counts.total, 1), progress=0)
+        # Load the model while the first question is read, so the first grade is quick.
+        self.grader = self.study_app.answer_grader()
+        if self.grader is not None:
+            self.grader.start()
         self.show_next(self.session.next_card(utcnow()))
 
     # -- showing cards -------------------------------------------------------------------
@@ -104,6 +189,8 @@ class ReviewScreen(Screen[None]):
         self.card = card
         self.revealed = False
         self.hints_shown = 0
+        self._forget_grade()
+        self.refresh_bindings()
         if card is None:
             self.show_summary()
             return
@@ -136,18 +223,47 @@ class ReviewScreen(Screen[None]):
         self.query_one("#rubric", Static).update("")
         self.shown_at = time.monotonic()
 
+    def _forget_grade(self) -> None:
+        if self.grading_worker is not None and self.grading_worker.is_running:
+            self.grading_worker.cancel()
+        self.grading_worker = None
+        self.grade_result = None
+        self.self_grade = None
+        self.typed = ""
+        self.remove_class("graded", "grading", "grade-failed", "no-criteria")
+        if self.is_mounted:
+            self.query_one("#grade", Vertical).loading = False
+            self.query_one("#grade-status", Static).update("")
+            self.query_one("#grade-answer", Static).update("")
+            self.query_one("#criteria", OptionList).clear_options()
+            for button in self.query(".rating").results(Button):
+                button.remove_class("suggested")
+
     def watch_revealed(self, revealed: bool) -> None:
         self.set_class(revealed, "revealed")
+        self.refresh_bindings()
 
-    def reveal(self) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The footer offers what makes sense now: submit/reveal before, rate after.
+        if action in ("submit", "reveal"):
+            return not self.revealed and self.card is not None
+        if action in ("rate", "hint", "bury", "suspend"):
+            return self.card is not None
+        return True
+
+    def reveal(self, *, grade: bool = False) -> None:
+        """Show the back, the rubric and the rating keys; grade the typed answer if asked."""
         if self.card is None or self.session is None or self.revealed:
             return
         card = self.card
-        self.revealed = True
         answer = self.query_one("#answer", TextArea)
+        self.typed = answer.text
+        self.revealed = True
         answer.disabled = True
         self.query_one("#back", Markdown).update(inert(card.back))
-        if card.rubric:
+        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        will_grade = grade and bool(self.typed.strip()) and self.grader is not None
+        if card.rubric and not (will_grade and inputs.criteria):
             rubric = Text("Rubric\n", style="bold")
             for criterion in card.rubric:
                 rubric.append(f"  • {inert(criterion)}\n")
@@ -157,6 +273,131 @@ class ReviewScreen(Screen[None]):
             button = self.query_one(f"#rate-{int(rating)}", Button)
             button.label = f"{int(rating)} {rating.label}\n{format_interval(previews[rating])}"
         self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
+        if will_grade:
+            self.start_grading(inputs, self.typed)
+        elif grade and self.typed.strip() and self.grading_off_reason:
+            self.query_one("#grade-status", Static).update(
+                Text(f"Not graded: {self.grading_off_reason}\nGrade yourself.", style="dim")
+            )
+            self.add_class("grade-failed")
+
+    # -- grading -------------------------------------------------------------------------
+
+    def start_grading(self, inputs: GradingInputs, typed: str) -> None:
+        assert self.grader is not None
+        self.add_class("grading")
+        loading = self.grader.state in ("idle", "loading")
+        self.query_one("#grade-status", Static).update(
+            Text(
+                "Grading your answer… (the grader model is still loading)"
+                if loading
+                else "Grading your answer…",
+                style="dim",
+            )
+        )
+        self.query_one("#grade", Vertical).loading = True
+        self.grading_worker = self._grade_in_background(self.grader, inputs, typed)
+
+    @work(thread=True, exclusive=True, group="grading", exit_on_error=False)
+    def _grade_in_background(
+        self, grader: BackgroundGrader, inputs: GradingInputs, typed: str
+    ) -> GradeResult:
+        return grader.grade(inputs, typed)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker is not self.grading_worker:
+            return  # a grade for a card that is no longer on screen
+        if event.state is WorkerState.SUCCESS:
+            self.grading_worker = None
+            assert isinstance(worker.result, GradeResult)
+            self.show_grade(worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.grading_worker = None
+            error = worker.error
+            reason = str(error) if isinstance(error, GraderUnavailable) else repr(error)
+            self.grading_failed(reason)
+
+    def grading_failed(self, reason: str) -> None:
+        """No suggestion this time; the learner grades themselves against the rubric."""
+        self.remove_class("grading")
+        self.add_class("grade-failed")
+        self.query_one("#grade", Vertical).loading = False
+        if self.grader is not None and self.grader.state == "failed":
+            # The model will not come back this session: stop trying on every card.
+            self.grading_off_reason = reason
+            self.grader = None
+            self.notify(f"{reason}\nReview goes on: grade yourself.", severity="warning", timeout=12)
+        card = self.card
+        if card is not None and card.rubric:
+            rubric = Text("Rubric\n", style="bold")
+            for criterion in card.rubric:
+                rubric.append(f"  • {inert(criterion)}\n")
+            self.query_one("#rubric", Static).update(rubric)
+        self.query_one("#grade-status", Static).update(
+            Text(f"Not graded: {reason}\nGrade yourself with the rubric.", style="dim")
+        )
+
+    def show_grade(self, result: GradeResult) -> None:
+        self.grade_result = result
+        self.self_grade = SelfGrade.start([c.criterion for c in result.criteria], result)
+        self.remove_class("grading")
+        self.add_class("graded")
+        self.query_one("#grade", Vertical).loading = False
+        self.refresh_grade()
+        criteria = self.query_one("#criteria", OptionList)
+        self.set_class(not result.criteria, "no-criteria")
+        criteria.clear_options()
+        criteria.add_options(
+            Option(criterion_prompt(c.criterion, c.verdict, c.evidence), id=str(i))
+            for i, c in enumerate(result.criteria)
+        )
+        self.preselect_rating()
+
+    def refresh_grade(self, focus: int | None = None) -> None:
+        result, self_grade = self.grade_result, self.self_grade
+        if result is None or self_grade is None:
+            return
+        status = Text()
+        status.append(f"Score {result.score:.2f}", style="bold")
+        status.append(f" · similarity to the model answer {result.reference_similarity:.2f}")
+        suggested = self_grade.suggested_rating
+        if suggested is not None:
+            status.append(" · suggested ")
+            status.append(Rating(suggested).label, style="bold")
+            if self_grade.flipped:
+                status.append(" (from your corrections)", style="dim")
+        for note in result.notes:
+            status.append(f"\n{inert(note)}", style="italic")
+        if result.criteria:
+            status.append("\nenter on a criterion flips it · 1–4 rates", style="dim")
+        self.query_one("#grade-status", Static).update(status)
+        self.query_one("#grade-answer", Static).update(
+            answer_with_evidence(self.typed, result, self_grade.verdicts, focus)
+        )
+
+    def preselect_rating(self) -> None:
+        suggested = self.self_grade.suggested_rating if self.self_grade else None
+        for button in self.query(".rating").results(Button):
+            button.set_class(button.id == f"rate-{suggested}", "suggested")
+        if suggested is not None and not self.query_one("#criteria", OptionList).has_focus:
+            self.query_one(f"#rate-{suggested}", Button).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.self_grade is None or self.grade_result is None or event.option.id is None:
+            return
+        index = int(event.option.id)
+        verdict = self.self_grade.flip(index)
+        criterion = self.grade_result.criteria[index]
+        event.option_list.replace_option_prompt_at_index(
+            index, criterion_prompt(criterion.criterion, verdict, criterion.evidence)
+        )
+        self.refresh_grade(focus=index)
+        self.preselect_rating()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.refresh_grade(focus=int(event.option.id))
 
     def show_summary(self) -> None:
         self.add_class("finished")
@@ -166,6 +407,11 @@ class ReviewScreen(Screen[None]):
         if self.rated:
             lines.append(f"{len(self.rated)} cards in {minutes:.1f} min\n")
             lines.append(", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r]) + "\n")
+            missed = Counter(c for review in self.missed for c in review)
+            if missed:
+                lines.append("\nRubric criteria missed most:\n", style="bold")
+                for criterion, times in missed.most_common(3):
+                    lines.append(f"  • {inert(criterion)}" + (f" ({times}×)" if times > 1 else "") + "\n")
         else:
             lines.append("Nothing was due in this selection.\n")
         lines.append("\nq goes back to the decks.", style="dim")
@@ -176,7 +422,7 @@ class ReviewScreen(Screen[None]):
     # -- actions -------------------------------------------------------------------------
 
     def action_submit(self) -> None:
-        self.reveal()
+        self.reveal(grade=True)
 
     def action_leave_answer(self) -> None:
         self.set_focus(None)
@@ -188,6 +434,14 @@ class ReviewScreen(Screen[None]):
         if not self.revealed or self.card is None or self.session is None:
             return
         typed = self.query_one("#answer", TextArea).text.strip()
+        grade: dict[str, Any] = {}
+        if self.grade_result is not None and self.self_grade is not None:
+            grade = {
+                "auto_score": self.grade_result.score,
+                "auto_rating": self.grade_result.suggested_rating,
+                "auto_grade": self.grade_result.to_record(),
+                "final_grade": self.self_grade.final_record(rating),
+            }
         try:
             self.session.answer(
                 self.card.card_id,
@@ -195,12 +449,24 @@ class ReviewScreen(Screen[None]):
                 utcnow(),
                 duration_ms=int((time.monotonic() - self.shown_at) * 1000),
                 typed_answer=typed or None,
+                **grade,
             )
         except (StoreError, StudyError) as exc:
             # Nothing was saved; the card stays on screen so the rating can be tried again.
             self.notify(str(exc), severity="error", timeout=10)
             return
         self.rated.append(Rating(rating))
+        self.missed.append(
+            [
+                criterion
+                for criterion, verdict in zip(
+                    self.self_grade.criteria, self.self_grade.verdicts, strict=True
+                )
+                if verdict is Verdict.MISSED
+            ]
+            if self.self_grade is not None
+            else []
+        )
         self.show_next(self.session.next_card(utcnow()))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -227,6 +493,7 @@ class ReviewScreen(Screen[None]):
             return
         if self.rated:
             self.rated.pop()
+            self.missed.pop()
         self.notify("Undone: the previous card is back.")
         self.show_next(card)
 

@@ -102,6 +102,17 @@ SECTIONS: list[tuple[str, list[Field]]] = [
             Field("interview_seconds_per_question", "Seconds per question", "10–3600", "int"),
         ],
     ),
+    (
+        "Grading",
+        [
+            Field(
+                "auto_grading",
+                "Grade typed answers",
+                "check answers against the rubric with the embedding model and suggest a rating",
+                "bool",
+            ),
+        ],
+    ),
     ("Appearance", [Field("theme", "Theme", "applies at once", "theme")]),
 ]
 FIELDS = {field.name: field for _, fields in SECTIONS for field in fields}
@@ -187,6 +198,7 @@ class SettingsScreen(Screen[None]):
                             yield Static(field.help, classes="settings-help")
                         yield Static("", classes="settings-error", id=f"error-{field.name}")
             yield Static("", id="settings-fsrs", classes="settings-note")
+            yield Static("", id="settings-grading", classes="settings-note")
             yield Static("Models", classes="settings-section")
             for role, model in MODELS:
                 with Horizontal(classes="settings-row settings-model"):
@@ -241,6 +253,17 @@ class SettingsScreen(Screen[None]):
                     "fitted to your reviews (`studytool optimize`)"
                     if custom
                     else "the defaults (`studytool optimize` fits them to your reviews)"
+                )
+            )
+        )
+        calibrated = settings.grade_thresholds is not None
+        self.query_one("#settings-grading", Static).update(
+            Text(
+                "Rating cut points: "
+                + (
+                    "fitted to your own ratings (`studytool calibrate --reset` restores the shipped ones)"
+                    if calibrated
+                    else "as shipped (`studytool calibrate` fits them to your ratings)"
                 )
             )
         )

@@ -1,0 +1,693 @@
+"""Grading typed answers: the protocol every grader follows and the results it returns.
+
+Nothing here imports an ML package: the embedding grader lives in :mod:`studytool.ml.grader`,
+and the CLI, the TUI and the store only need these plain types. A grader returns a
+:class:`GradeResult` (one :class:`CriterionResult` per rubric criterion, an overall score in
+[0, 1] and a suggested rating); :class:`RatingThresholds` turns a score into a rating, and
+:func:`fit_thresholds` re-fits those cut points from the learner's own corrections.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from studytool.core.store import Store
+
+# Ratings as FSRS numbers them.
+AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
+RATING_NAMES: dict[int, str] = {AGAIN: "Again", HARD: "Hard", GOOD: "Good", EASY: "Easy"}
+
+# Longer answers are cut here before grading (the learner is told). The model reads at most
+# 256 word pieces at a time, so a long answer costs one forward pass per ~180 words; this
+# bound keeps a pasted essay to a second or so of CPU.
+MAX_ANSWER_WORDS = 1000
+# fit_thresholds needs at least this many (score, rating) pairs before it replaces the defaults.
+MIN_CALIBRATION_PAIRS = 30
+
+# The fitted grader parameters ship beside the grader; their "thresholds" entry holds the
+# default cut points. Located by path so that core never imports studytool.ml.
+SHIPPED_PARAMS_PATH = Path(__file__).resolve().parent.parent / "ml" / "grader_params.json"
+# Used only when the shipped parameters cannot be read.
+_FALLBACK_CUTS = (0.35, 0.55, 0.85)
+
+_WORD = re.compile(r"\S+")
+
+
+class Verdict(StrEnum):
+    MET = "met"
+    PARTLY = "partly"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """How one rubric criterion fared.
+
+    ``similarity`` is the grader's match strength in [0, 1] (for the embedding grader, the
+    calibrated probability that the criterion is met). ``evidence_span`` is a pair of
+    character offsets into the answer exactly as the learner typed it, so ``answer[a:b]``
+    is ``evidence``; both are None when nothing in the answer supports the criterion.
+    """
+
+    criterion: str
+    verdict: Verdict
+    similarity: float
+    evidence: str | None = None
+    evidence_span: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "criterion": self.criterion,
+            "verdict": self.verdict.value,
+            "similarity": self.similarity,
+            "evidence": self.evidence,
+            "evidence_span": list(self.evidence_span) if self.evidence_span else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CriterionResult:
+        span = data.get("evidence_span")
+        return cls(
+            criterion=str(data["criterion"]),
+            verdict=Verdict(data["verdict"]),
+            similarity=float(data["similarity"]),
+            evidence=data.get("evidence"),
+            evidence_span=(int(span[0]), int(span[1])) if span else None,
+        )
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """A grader's verdict on one answer.
+
+    ``score`` is in [0, 1]; ``suggested_rating`` is 1..4 (Again, Hard, Good, Easy).
+    ``truncated`` says the answer was cut to :data:`MAX_ANSWER_WORDS` before grading, and
+    ``notes`` carries anything the learner should be told (truncation, no reference, ...).
+    """
+
+    criteria: list[CriterionResult]
+    reference_similarity: float
+    score: float
+    suggested_rating: int
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.suggested_rating not in RATING_NAMES:
+            raise ValueError(f"suggested_rating must be 1..4, not {self.suggested_rating!r}")
+
+    @property
+    def rating_name(self) -> str:
+        return RATING_NAMES[self.suggested_rating]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "criteria": [criterion.to_json() for criterion in self.criteria],
+            "reference_similarity": self.reference_similarity,
+            "score": self.score,
+            "suggested_rating": self.suggested_rating,
+            "truncated": self.truncated,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GradeResult:
+        return cls(
+            criteria=[CriterionResult.from_json(item) for item in data.get("criteria", [])],
+            reference_similarity=float(data["reference_similarity"]),
+            score=float(data["score"]),
+            suggested_rating=int(data["suggested_rating"]),
+            truncated=bool(data.get("truncated", False)),
+            notes=[str(note) for note in data.get("notes", [])],
+        )
+
+    def dumps(self) -> str:
+        """Compact JSON, e.g. for a review row."""
+        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+    def to_record(self) -> dict[str, Any]:
+        """What a review row keeps of the automatic grade (``ReviewLog.auto_grade``)."""
+        return {
+            "by": "grader",
+            "rating": self.suggested_rating,
+            "score": self.score,
+            "reference_similarity": self.reference_similarity,
+            "truncated": self.truncated,
+            "criteria": [
+                {
+                    "criterion": c.criterion,
+                    "verdict": c.verdict.value,
+                    "similarity": c.similarity,
+                    "evidence_span": list(c.evidence_span) if c.evidence_span else None,
+                }
+                for c in self.criteria
+            ],
+        }
+
+
+class Grader(Protocol):
+    """Anything that grades a typed answer against a question, reference and rubric."""
+
+    def grade(
+        self, question: str, reference: str, criteria: list[str], answer: str
+    ) -> GradeResult: ...
+
+
+@dataclass(frozen=True)
+class RatingThresholds:
+    """Score cut points: below ``hard`` is Again, then Hard, Good, and Easy from ``easy`` up."""
+
+    hard: float
+    good: float
+    easy: float
+
+    def __post_init__(self) -> None:
+        cuts = (self.hard, self.good, self.easy)
+        if not all(math.isfinite(cut) for cut in cuts) or not (
+            0.0 <= self.hard <= self.good <= self.easy <= 1.0
+        ):
+            raise ValueError(f"thresholds must satisfy 0 <= hard <= good <= easy <= 1, got {cuts}")
+
+    def rating_for(self, score: float) -> int:
+        """The suggested rating (1..4) for a score in [0, 1]."""
+        if score >= self.easy:
+            return EASY
+        if score >= self.good:
+            return GOOD
+        if score >= self.hard:
+            return HARD
+        return AGAIN
+
+    def to_json(self) -> dict[str, float]:
+        return {"hard": self.hard, "good": self.good, "easy": self.easy}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RatingThresholds:
+        return cls(hard=float(data["hard"]), good=float(data["good"]), easy=float(data["easy"]))
+
+    @classmethod
+    def default(cls) -> RatingThresholds:
+        """The cut points calibrated with the shipped grader parameters."""
+        return _shipped_thresholds()
+
+
+_shipped_cache: RatingThresholds | None = None
+
+
+def _shipped_thresholds() -> RatingThresholds:
+    global _shipped_cache
+    if _shipped_cache is None:
+        try:
+            data = json.loads(SHIPPED_PARAMS_PATH.read_text(encoding="utf-8"))
+            _shipped_cache = RatingThresholds.from_json(data["thresholds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            _shipped_cache = RatingThresholds(*_FALLBACK_CUTS)
+    return _shipped_cache
+
+
+def is_blank(answer: str) -> bool:
+    return not answer or answer.isspace()
+
+
+def grade_blank_answer(criteria: Sequence[str]) -> GradeResult:
+    """The grade of an empty or blank answer: Again, every criterion missed, no model call."""
+    return GradeResult(
+        criteria=[CriterionResult(c, Verdict.MISSED, 0.0) for c in criteria],
+        reference_similarity=0.0,
+        score=0.0,
+        suggested_rating=AGAIN,
+        notes=["The answer is empty."],
+    )
+
+
+def truncate_answer(answer: str, max_words: int = MAX_ANSWER_WORDS) -> tuple[str, bool]:
+    """The answer cut after its ``max_words``-th word, and whether anything was cut.
+
+    The result is a prefix of ``answer``, so character offsets into it are offsets into
+    the answer as typed.
+    """
+    for index, match in enumerate(_WORD.finditer(answer)):
+        if index == max_words:
+            return answer[: match.start()].rstrip(), True
+    return answer, False
+
+
+def truncation_note(max_words: int = MAX_ANSWER_WORDS) -> str:
+    return f"The answer is longer than {max_words:,} words; only the first {max_words:,} were graded."
+
+
+def fit_thresholds(
+    pairs: Sequence[tuple[float, int]],
+    *,
+    prior: RatingThresholds | None = None,
+    min_pairs: int = MIN_CALIBRATION_PAIRS,
+) -> RatingThresholds | None:
+    """Re-fit the score → rating cut points from (automatic score, final rating) pairs.
+
+    Returns None when there are fewer than ``min_pairs`` pairs or fewer than two distinct
+    ratings: too little to go on, so the current thresholds should stay. Otherwise the cut
+    points minimise the total distance between suggested and final ratings (|3 - 1| counts
+    twice |2 - 1|), found exactly by dynamic programming over the sorted scores; among
+    equally good cut points the ones nearest ``prior`` (default: the shipped thresholds)
+    win, so a rating the learner never used keeps a sensible cut instead of an arbitrary one.
+    """
+    clean = [
+        (min(1.0, max(0.0, float(score))), int(rating))
+        for score, rating in pairs
+        if math.isfinite(score) and int(rating) in RATING_NAMES
+    ]
+    if len(clean) < min_pairs or len({rating for _, rating in clean}) < 2:
+        return None
+    prior = prior or RatingThresholds.default()
+    priors = (prior.hard, prior.good, prior.easy)
+    clean.sort()
+    scores = [score for score, _ in clean]
+    n = len(clean)
+    # Candidate cut values: one per gap between distinct sorted scores, plus both ends.
+    # cut_value[j] splits items [0, j) from [j, n).
+    cut_value = [0.0] * (n + 1)
+    for j in range(1, n):
+        cut_value[j] = (scores[j - 1] + scores[j]) / 2 if scores[j] > scores[j - 1] else -1.0
+    cut_value[n] = min(1.0, (scores[-1] + 1.0) / 2) if scores[-1] < 1.0 else 1.0
+    valid = [j == 0 or j == n or cut_value[j] >= 0 for j in range(n + 1)]
+    # prefix[k][j]: cost of rating items [0, j) as k + 1.
+    prefix = [[0.0] * (n + 1) for _ in range(4)]
+    for k in range(4):
+        total = 0.0
+        for j, (_, rating) in enumerate(clean):
+            total += abs(k + 1 - rating)
+            prefix[k][j + 1] = total
+    # A tie-break far smaller than one rating step.
+    epsilon = 1e-3 / (n + 1)
+    inf = float("inf")
+    # best[k][j]: cost of items [0, j) rated 1..k+1, with class k+1 ending at j.
+    best = [[inf] * (n + 1) for _ in range(4)]
+    choice = [[0] * (n + 1) for _ in range(4)]
+    best[0] = prefix[0][:]
+    for k in range(1, 4):
+        running, arg = inf, 0
+        for j in range(n + 1):
+            if valid[j]:
+                candidate = best[k - 1][j] - prefix[k][j] + epsilon * abs(cut_value[j] - priors[k - 1])
+                if candidate < running:
+                    running, arg = candidate, j
+            best[k][j] = prefix[k][j] + running
+            choice[k][j] = arg
+    cuts = [0] * 3
+    j = n
+    for k in range(3, 0, -1):
+        j = choice[k][j]
+        cuts[k - 1] = j
+    values = [cut_value[j] for j in cuts]
+    return RatingThresholds(*values)
+
+
+# --------------------------------------------------------------------------------------
+# What a card is graded against
+
+
+@dataclass(frozen=True)
+class GradingInputs:
+    """The question, reference answer and rubric criteria an answer to a card is graded on."""
+
+    question: str
+    reference: str
+    criteria: list[str]
+    # Cloze deletions are short and exact: a typed answer that matches the hidden words
+    # (case, spacing and punctuation aside) is right without asking the model.
+    exact: bool = False
+
+
+def grading_inputs(
+    kind: str, ordinal: int, front: str, expected: str, rubric: Sequence[str]
+) -> GradingInputs:
+    """What to grade a card's typed answer against.
+
+    A note's rubric describes the answer to its question, so it applies to a basic or
+    interview card and to the forward card of a reversed note; the reverse card (answer
+    shown, question asked) and each cloze deletion are graded against their expected text
+    only.
+    """
+    rubric_applies = kind in ("basic", "interview") or (kind == "reversed" and ordinal == 0)
+    return GradingInputs(
+        question=front,
+        reference=expected,
+        criteria=list(rubric) if rubric_applies else [],
+        exact=kind == "cloze",
+    )
+
+
+def _normalised(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
+def matches_exactly(answer: str, expected: str) -> bool:
+    """True when the answer is the expected text, ignoring case, spacing and punctuation."""
+    wanted = _normalised(expected)
+    return bool(wanted) and _normalised(answer) == wanted
+
+
+def grade_exact_match(criteria: Sequence[str]) -> GradeResult:
+    """The grade of an answer that is exactly the expected text: Good, every criterion met."""
+    return GradeResult(
+        criteria=[CriterionResult(c, Verdict.MET, 1.0) for c in criteria],
+        reference_similarity=1.0,
+        score=1.0,
+        suggested_rating=GOOD,
+        notes=["The answer matches the expected text."],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Rubric self-grading
+
+
+# The credit a criterion earns towards the learner's own rating.
+VERDICT_CREDIT = {Verdict.MET: 1.0, Verdict.PARTLY: 0.5, Verdict.MISSED: 0.0}
+_NEXT_VERDICT = {Verdict.MET: Verdict.PARTLY, Verdict.PARTLY: Verdict.MISSED, Verdict.MISSED: Verdict.MET}
+
+
+def rating_from_verdicts(verdicts: Sequence[Verdict]) -> int:
+    """The rating a rubric earns once the learner has judged it: every criterion met is
+    Good, at least half the credit is Hard, less is Again (Easy is the learner's call)."""
+    if not verdicts:
+        return GOOD
+    credit = sum(VERDICT_CREDIT[v] for v in verdicts) / len(verdicts)
+    if credit >= 1.0:
+        return GOOD
+    return HARD if credit >= 0.5 else AGAIN
+
+
+@dataclass
+class SelfGrade:
+    """The learner's corrections of an automatic grade, before the rating is committed.
+
+    Starts from the grader's verdicts (or from "missed" for every criterion when there is
+    no automatic grade). Flipping a criterion moves the suggestion to what the learner's
+    verdicts earn; the rating the learner finally presses is theirs to choose.
+    """
+
+    criteria: list[str]
+    verdicts: list[Verdict]
+    auto: GradeResult | None = None
+    flipped: bool = False
+
+    @classmethod
+    def start(cls, criteria: Sequence[str], auto: GradeResult | None) -> SelfGrade:
+        if auto is not None and len(auto.criteria) == len(criteria):
+            verdicts = [c.verdict for c in auto.criteria]
+        else:
+            verdicts = [Verdict.MISSED for _ in criteria]
+        return cls(list(criteria), verdicts, auto)
+
+    def flip(self, index: int) -> Verdict:
+        """Cycle criterion ``index`` met → partly → missed → met; returns its new verdict."""
+        self.verdicts[index] = _NEXT_VERDICT[self.verdicts[index]]
+        self.flipped = True
+        return self.verdicts[index]
+
+    def set(self, index: int, verdict: Verdict) -> None:
+        if self.verdicts[index] is not verdict:
+            self.verdicts[index] = verdict
+            self.flipped = True
+
+    @property
+    def suggested_rating(self) -> int | None:
+        """What to preselect: the grader's suggestion until the learner flips a criterion."""
+        if self.flipped and self.criteria:
+            return rating_from_verdicts(self.verdicts)
+        return self.auto.suggested_rating if self.auto else None
+
+    def final_record(self, rating: int) -> dict[str, Any]:
+        """What a review row keeps of the final grade (``ReviewLog.final_grade``)."""
+        changed = self.flipped or self.auto is None or rating != self.auto.suggested_rating
+        return {
+            "by": "learner" if changed else "grader",
+            "rating": int(rating),
+            "changed": changed,
+            "criteria": [
+                {"criterion": c, "verdict": v.value}
+                for c, v in zip(self.criteria, self.verdicts, strict=True)
+            ],
+        }
+
+
+# --------------------------------------------------------------------------------------
+# Loading the grader in the background
+
+
+class GraderUnavailable(Exception):
+    """The automatic grader cannot run; the message says why and how to fix it."""
+
+
+GraderState = Literal["idle", "loading", "ready", "failed"]
+
+
+_shared_graders: dict[str, Grader] = {}
+_shared_lock = threading.Lock()
+
+
+def _load_embedding_grader() -> Grader:
+    """The embedding grader, loaded once per process and model folder.
+
+    Every session of the app (and every test) shares it: the model is read-only, the grader
+    serialises its own calls, and loading it again would cost seconds each time.
+    """
+    # Imported here: the ML stack takes seconds to import and the first screen must not wait.
+    import os
+
+    from studytool.ml.grader import load_grader
+    from studytool.ml.models import MODEL_DIR_ENV, ModelUnavailable
+
+    key = os.environ.get(MODEL_DIR_ENV, "")
+    with _shared_lock:
+        grader = _shared_graders.get(key)
+        if grader is None:
+            try:
+                loaded = load_grader()
+                loaded.warm()
+            except ModelUnavailable as exc:
+                raise GraderUnavailable(str(exc)) from exc
+            grader = _shared_graders[key] = loaded
+        return grader
+
+
+class BackgroundGrader:
+    """Loads the grader once, on a background thread, and grades with it when it is ready.
+
+    ``start()`` begins loading (the review screen calls it as a session opens, so the model
+    is warm by the time the first answer is submitted); ``grade()`` waits for the load and
+    raises :class:`GraderUnavailable` when it failed, which front ends turn into a message
+    while the learner grades themselves. A blank answer is graded without the model.
+    """
+
+    def __init__(
+        self,
+        thresholds: RatingThresholds | None = None,
+        load: Callable[[], Grader] = _load_embedding_grader,
+    ) -> None:
+        self._thresholds = thresholds
+        self._load = load
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._grader: Grader | None = None
+        self._error: str | None = None
+
+    @property
+    def state(self) -> GraderState:
+        if self._thread is None:
+            return "idle"
+        if not self._done.is_set():
+            return "loading"
+        return "ready" if self._grader is not None else "failed"
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="studytool-grader-load", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._grader = self._load()
+        except GraderUnavailable as exc:
+            self._error = str(exc)
+        except Exception as exc:  # an unexpected failure must not take the review down
+            self._error = f"The grader could not be loaded ({type(exc).__name__}: {exc})."
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> Grader:
+        """The loaded grader; raises GraderUnavailable if loading failed or timed out."""
+        self.start()
+        if not self._done.wait(timeout):
+            raise GraderUnavailable("The grader is still loading.")
+        if self._grader is None:
+            raise GraderUnavailable(self._error or "The grader could not be loaded.")
+        return self._grader
+
+    def set_thresholds(self, thresholds: RatingThresholds | None) -> None:
+        """Use new cut points (e.g. after ``studytool calibrate``) from the next grade on."""
+        self._thresholds = thresholds
+
+    def grade(self, inputs: GradingInputs, answer: str) -> GradeResult:
+        """Grade ``answer``; raises GraderUnavailable when the model cannot be used."""
+        if is_blank(answer):
+            return grade_blank_answer(inputs.criteria)
+        if inputs.exact and matches_exactly(answer, inputs.reference):
+            return grade_exact_match(inputs.criteria)
+        grader = self.wait()
+        try:
+            result = grader.grade(inputs.question, inputs.reference, inputs.criteria, answer)
+        except Exception as exc:  # a grader bug must cost the learner a suggestion, not the review
+            raise GraderUnavailable(
+                f"The grader failed on this answer ({type(exc).__name__}: {exc})."
+            ) from exc
+        if self._thresholds is not None:
+            # The shared grader suggests with the shipped cut points; the learner's own win.
+            result = dataclasses.replace(
+                result, suggested_rating=self._thresholds.rating_for(result.score)
+            )
+        return result
+
+    def prepare(self, inputs: GradingInputs) -> None:
+        """Encode a card ahead of time when the grader is ready (a no-op otherwise)."""
+        grader = self._grader
+        prepare = getattr(grader, "card", None)
+        if prepare is not None:
+            prepare(inputs.question, inputs.reference, inputs.criteria)
+
+
+# --------------------------------------------------------------------------------------
+# Calibrating the score → rating cut points from the learner's own ratings
+
+
+@dataclass(frozen=True)
+class Calibration:
+    pairs: int  # graded reviews used
+    thresholds: RatingThresholds | None  # None: not enough to go on
+    agreement_before: float | None  # share of reviews whose suggestion was the final rating
+    agreement_after: float | None
+
+
+def graded_reviews(store: Store) -> list[tuple[float, int]]:
+    """(automatic score, final rating) of every review whose typed answer was graded."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from studytool.core.models import ReviewLog
+
+    query = select(col(ReviewLog.auto_score), col(ReviewLog.rating)).where(
+        col(ReviewLog.auto_score).is_not(None)
+    )
+    with store.session() as session:
+        return [(float(score), int(rating)) for score, rating in session.execute(query)]
+
+
+def calibrate(
+    pairs: Sequence[tuple[float, int]], current: RatingThresholds | None = None
+) -> Calibration:
+    """Fit cut points to the learner's ratings; report how often suggestions agree, before and after."""
+    current = current or RatingThresholds.default()
+    fitted = fit_thresholds(pairs, prior=current)
+
+    def agreement(thresholds: RatingThresholds) -> float | None:
+        if not pairs:
+            return None
+        return sum(thresholds.rating_for(s) == r for s, r in pairs) / len(pairs)
+
+    return Calibration(
+        pairs=len(pairs),
+        thresholds=fitted,
+        agreement_before=agreement(current),
+        agreement_after=agreement(fitted) if fitted else None,
+    )
+
+
+def thresholds_from_setting(values: Sequence[float] | None) -> RatingThresholds | None:
+    """The learner's calibrated cut points from settings, or None for the shipped ones."""
+    if not values or len(values) != 3:
+        return None
+    try:
+        return RatingThresholds(*values)
+    except ValueError:
+        return None
+
+
+class CardNotFound(LookupError):
+    """No card (or more than one) answers to the key the learner gave."""
+
+
+def card_grading_inputs(
+    store: Store, key: str, *, deck: str | None = None, ordinal: int = 0
+) -> GradingInputs:
+    """What a stored card is graded against, found by its note key (and deck, if ambiguous)."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from studytool.core.card_faces import card_faces
+    from studytool.core.models import Deck, Note
+
+    query = (
+        select(Note, col(Deck.name))
+        .join(Deck, col(Deck.id) == col(Note.deck_id))
+        .where(col(Note.key) == key)
+    )
+    if deck is not None:
+        query = query.where(col(Deck.name) == deck)
+    with store.session() as session:
+        rows = list(session.execute(query))
+    if not rows:
+        where = f" in deck {deck!r}" if deck else ""
+        raise CardNotFound(
+            f"no card with id {key!r}{where}; `studytool decks` lists the decks and "
+            "the Browse screen shows each card's id"
+        )
+    if len(rows) > 1:
+        decks = ", ".join(sorted(name for _, name in rows))
+        raise CardNotFound(f"{len(rows)} decks have a card {key!r} ({decks}); pick one with --deck")
+    note, _ = rows[0]
+    faces = card_faces(note, ordinal)
+    return grading_inputs(note.kind, ordinal, faces.front, faces.expected, note.rubric)
+
+
+VERDICT_MARKS = {Verdict.MET: "✓ met", Verdict.PARTLY: "~ partly", Verdict.MISSED: "✗ missed"}
+
+
+def format_grade(
+    result: GradeResult, *, evidence_width: int = 70, numbered: bool = False
+) -> list[str]:
+    """A grade as plain lines of text (the CLI and plain review print these)."""
+    lines = [
+        f"Score {result.score:.2f} → suggested {result.rating_name}"
+        f" (similarity to the model answer {result.reference_similarity:.2f})"
+    ]
+    for number, criterion in enumerate(result.criteria, start=1):
+        label = f"{number}. " if numbered else ""
+        lines.append(f"  {label}{VERDICT_MARKS[criterion.verdict]:<9} {criterion.criterion}")
+        if criterion.evidence:
+            evidence = " ".join(criterion.evidence.split())
+            if len(evidence) > evidence_width:
+                evidence = evidence[: evidence_width - 1] + "…"
+            lines.append(f"  {' ' * len(label)}{'':<9} “{evidence}”")
+    lines.extend(f"  Note: {note}" for note in result.notes)
+    return lines

