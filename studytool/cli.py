@@ -571,4 +571,7 @@ def where(obj: Context) -> None:
     bundled = paths.bundled_decks_dir()
     click.echo(f"bundled decks: {bundled if bundled else '(none)'}")
 
-from studytool.cli_demos import register; register(main)  # noqa: E402, E702, I001
+# The demo commands (tokens, generate, kv-cache, attention) live in their own module.
+from studytool.cli_demos import register as _register_demos  # noqa: E402
+
+_register_demos(main)

@@ -39,6 +39,9 @@ class Settings:
     # Score cut points for Hard, Good and Easy fitted by `studytool calibrate`; None means
     # the ones shipped with the grader.
     grade_thresholds: tuple[float, ...] | None = None
+    # The demos' language model: empty for the packaged SmolLM2, else a Hugging Face id
+    # (e.g. gpt2, where the hub can be reached) or a local model folder.
+    demo_model: str = ""
     # Appearance.
     theme: str = "textual-dark"
 

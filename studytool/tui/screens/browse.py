@@ -42,7 +42,6 @@ from studytool.core.browse import (
     search_cards,
     set_suspended,
 )
-from studytool.core.demos import DEMOS, parse_demo_reference
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating
 from studytool.core.store import StoreError
@@ -451,25 +450,11 @@ class BrowseScreen(Screen[None]):
         self.notify("Suspended." if suspended else "Unsuspended.", timeout=2)
 
     def action_demo(self) -> None:
+        from studytool.tui.screens.demos import open_card_demo
+
         detail = self.detail
-        if detail is None:
-            return
-        if not detail.demo:
-            self.notify("This card has no demo.", timeout=3)
-            return
-        try:
-            name, example = parse_demo_reference(detail.demo)
-        except ValueError as exc:
-            self.notify(f"Cannot open the demo: {exc}.", severity="warning", markup=False)
-            return
-        demo = DEMOS[name]
-        self.notify(
-            f"{demo.title}, with the example “{inert(example or demo.default_example)}”. "
-            "The live demos are not built yet.",
-            title=f"Demo: {name}",
-            timeout=8,
-            markup=False,
-        )
+        if detail is not None:
+            open_card_demo(self, detail.demo)
 
     def action_back(self) -> None:
         table = self.query_one(DataTable)

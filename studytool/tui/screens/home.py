@@ -27,6 +27,7 @@ class HomeScreen(Screen[None]):
         Binding("b", "browse", "Browse"),
         Binding("i", "import_decks", "Import"),
         Binding("s", "stats", "Stats"),
+        Binding("d", "demos", "Demos"),
         Binding("comma", "settings", "Settings"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -146,6 +147,11 @@ class HomeScreen(Screen[None]):
         from studytool.tui.screens.stats import StatsScreen
 
         self.app.push_screen(StatsScreen())
+
+    def action_demos(self) -> None:
+        from studytool.tui.screens.demos import DemoMenuScreen
+
+        self.app.push_screen(DemoMenuScreen())
 
     def action_settings(self) -> None:
         if self._store_pending():

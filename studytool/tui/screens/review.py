@@ -107,6 +107,7 @@ class ReviewScreen(Screen[None]):
         Binding("4", "rate(4)", "Easy", show=False),
         Binding("tab", "focus_next", "Criteria/ratings", show=False),
         Binding("h", "hint", "Hint"),
+        Binding("d", "demo", "Demo"),
         Binding("u", "undo", "Undo"),
         Binding("b", "bury", "Bury"),
         Binding("s", "suspend", "Suspend"),
@@ -249,6 +250,8 @@ class ReviewScreen(Screen[None]):
             return not self.revealed and self.card is not None
         if action in ("rate", "hint", "bury", "suspend"):
             return self.card is not None
+        if action == "demo":
+            return self.card is not None and bool(self.card.demo)
         return True
 
     def reveal(self, *, grade: bool = False) -> None:
@@ -482,6 +485,12 @@ class ReviewScreen(Screen[None]):
         self.hints_shown += 1
         text = "\n".join(f"Hint: {inert(h)}" for h in self.card.hints[: self.hints_shown])
         self.query_one("#hint", Static).update(Text(text, style="italic"))
+
+    def action_demo(self) -> None:
+        from studytool.tui.screens.demos import open_card_demo
+
+        if self.card is not None:
+            open_card_demo(self, self.card.demo)
 
     def action_undo(self) -> None:
         if self.session is None:
