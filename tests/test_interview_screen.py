@@ -166,7 +166,7 @@ async def test_history_lists_reports(app: StudyApp, store) -> None:
 
 def test_snapshot_interview_question(snap_compare, store) -> None:
     sync_deck(store, parse_text(DECK, "interview.md"))
-    app = StudyApp(store)
+    app = StudyApp(store, grading=False)  # no model loading in the background
 
     async def run_before(pilot) -> None:
         screen = InterviewScreen(clock=lambda: FIXED, seed=1)

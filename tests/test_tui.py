@@ -132,12 +132,14 @@ def test_app_module_imports_no_ml_packages() -> None:
 SNAPSHOT_DECK = FIXTURES / "primary" / "mixed.md"
 
 
-def snapshot_app(tmp_path: Path) -> StudyApp:
+def snapshot_app(tmp_path: Path, *, grading: bool = False) -> StudyApp:
+    """The fixture deck in a fresh store; the grader only where a snapshot shows a grade
+    (loading it in the background would otherwise race the cursor's blink)."""
     from studytool.core.store import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'snap.db'}")
     sync_deck(store, parse_file(SNAPSHOT_DECK), deck_name="Fixture deck")
-    return StudyApp(store)
+    return StudyApp(store, grading=grading)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
@@ -161,7 +163,7 @@ async def _until_graded(pilot) -> None:
 def test_snapshot_review_graded(snap_compare, tmp_path) -> None:
     """A typed answer after grading: score, criteria with evidence, suggested rating."""
     assert snap_compare(
-        snapshot_app(tmp_path), terminal_size=(100, 40), run_before=_type_and_grade
+        snapshot_app(tmp_path, grading=True), terminal_size=(100, 40), run_before=_type_and_grade
     )
 
 
