@@ -495,19 +495,22 @@ async def test_suspend_toggles(store: Store, collection: dict[str, int]) -> None
         assert _fronts(store, "is:suspended") == [EVIL]
 
 
-async def test_demo_key_names_the_demo_and_its_example(
+async def test_demo_key_opens_the_cards_demo_with_its_example(
     store: Store, collection: dict[str, int]
 ) -> None:
+    from textual.widgets import Input
+
+    from studytool.tui.screens.demos import KVCacheScreen
+
     app = StudyApp(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_browse(app, pilot, "kv cache")
         await pilot.press("d")
         await pilot.pause()
-        assert any(
-            "KV cache: generation with and without it" in str(note.message)
-            and "Once upon a time" in str(note.message)
-            for note in app._notifications
-        )
+        assert isinstance(app.screen, KVCacheScreen)
+        assert app.screen.query_one("#prompt", Input).value == "Once upon a time"
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("slash", "ctrl+u", *"await", "enter")
         await _settle(app, pilot)
         await pilot.press("d")
