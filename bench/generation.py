@@ -16,6 +16,7 @@ the cache; ``--kv-lengths 32,128`` leaves that out.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--slow-rounds", type=int, default=1,
         help="rounds at lengths of 256 or more (default 1: without the cache they are slow)",
     )  # fmt: skip
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: all cores but one)")
     parser.add_argument(
         "--model", help="a Hugging Face id or model folder (default: packaged SmolLM2)"
     )
@@ -107,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     imported = time.perf_counter() - began
     if options.threads:
-        torch.set_num_threads(options.threads)
+        # The loader sets torch's thread count (all cores but one) unless told otherwise.
+        os.environ["STUDYTOOL_TORCH_THREADS"] = str(options.threads)
     print("generation: loading the model", flush=True)
     try:
         lm = load_lm(options.model, progress=_say)

@@ -73,9 +73,25 @@ async def main() -> None:
             await pilot.press("a")
             await pilot.press(*"one process keeps many requests in flight")
 
-        async def review_revealed(pilot: Pilot[None]) -> None:
+        async def review_graded(pilot: Pilot[None]) -> None:
             await review_question(pilot)
             await pilot.press("ctrl+s")
+            for _ in range(1200):  # the grader loads in the background on first use
+                if pilot.app.screen.has_class("graded") or pilot.app.screen.has_class("grade-failed"):
+                    break
+                await pilot.pause(0.05)
+
+        async def demo(name: str, done: Callable[[Pilot[None]], bool]) -> None:
+            from studytool.tui.screens.demos import demo_screen
+
+            async def steps(pilot: Pilot[None]) -> None:
+                await pilot.app.push_screen(demo_screen(name))
+                for _ in range(3000):
+                    if done(pilot):
+                        break
+                    await pilot.pause(0.05)
+
+            await capture(store, f"demo-{name}", steps)
 
         def press(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
             async def steps(pilot: Pilot[None]) -> None:
@@ -86,10 +102,22 @@ async def main() -> None:
 
         await capture(store, "home", nothing)
         await capture(store, "review", review_question)
-        await capture(store, "review-revealed", review_revealed)
+        await capture(store, "review-graded", review_graded)
         await capture(store, "browse", press("b"))
         await capture(store, "stats", press("s"))
         await capture(store, "settings", press("comma"))
+        await demo(
+            "tokenizer",
+            lambda pilot: "SmolLM2" in str(pilot.app.screen.query_one("#tokens-smollm2").render()),
+        )
+        await demo(
+            "generation",
+            lambda pilot: "tokens/s" in str(pilot.app.screen.query_one("#demo-status").render()),
+        )
+        await demo(
+            "attention",
+            lambda pilot: "head" in str(pilot.app.screen.query_one("#attention-map").render()),
+        )
         store.close()
 
 

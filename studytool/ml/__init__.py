@@ -1,1 +1,31 @@
 """Everything that imports torch or sentence-transformers; imported lazily by the rest of studytool."""
+
+from __future__ import annotations
+
+import os
+
+THREADS_ENV = "STUDYTOOL_TORCH_THREADS"
+_configured = False
+
+
+def configure_torch_threads() -> None:
+    """Give torch all cores but one (at least one), once per process.
+
+    The models run in worker threads beside the terminal UI. OpenMP's threads spin while they
+    wait for a core, so when torch takes every core and anything else wants one (the UI
+    redrawing, the other model), a forward pass gets many times slower: MiniLM grading an
+    answer went from about 50 ms to 430 ms with 2 threads on 2 busy cores. Leaving a core free
+    avoids that. ``STUDYTOOL_TORCH_THREADS`` (or OMP_NUM_THREADS) overrides the choice.
+    """
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    import torch
+
+    wanted = os.environ.get(THREADS_ENV) or os.environ.get("OMP_NUM_THREADS")
+    try:
+        threads = int(wanted) if wanted else max(1, (os.cpu_count() or 2) - 1)
+    except ValueError:
+        threads = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(max(1, threads))

@@ -319,8 +319,9 @@ class Encoder:
     def __init__(self, model: SentenceTransformer) -> None:
         self.model = model
         self.tokenizer = model.tokenizer
-        transformer = model[0]
-        self.bert = transformer.auto_model
+        # The BERT module under sentence-transformers' wrapper (torch types it loosely).
+        transformer: Any = model[0]
+        self.bert: Any = transformer.auto_model
         self.bert.eval()
         self.cls_id = int(self.tokenizer.cls_token_id)
         self.sep_id = int(self.tokenizer.sep_token_id)
@@ -447,7 +448,6 @@ def _soft_align(
 
 
 def _pooled(tokens: Array, weights: Array) -> Array | None:
-    import numpy as np
 
     if weights.sum() <= 0:
         return None

@@ -331,6 +331,9 @@ def _import_transformers() -> Any:
             f"transformers or torch cannot be imported ({exc}). Reinstall studytool's "
             "dependencies with `pip install -e .` (or run `make run`)."
         ) from exc
+    from studytool.ml import configure_torch_threads
+
+    configure_torch_threads()
     return transformers
 
 

@@ -139,6 +139,10 @@ def load_embedding_model(model_dir: Path | None = None) -> SentenceTransformer:
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
+
+        from studytool.ml import configure_torch_threads
+
+        configure_torch_threads()
     except ImportError as exc:
         raise ModelUnavailable(
             f"sentence-transformers cannot be imported ({exc}). "

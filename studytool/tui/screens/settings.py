@@ -205,7 +205,8 @@ class SettingsScreen(Screen[None]):
                     yield Label(role, classes="settings-label")
                     yield Static(model, classes="settings-model-name")
             yield Static(
-                "Models are fixed in this version and downloaded with the package.",
+                "Both models install with studytool and run offline. The demos can use another "
+                "model: `studytool settings demo_model gpt2` (a Hugging Face id or a folder).",
                 classes="settings-note",
             )
         yield Footer()
