@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -57,7 +56,6 @@ from studytool.core.grading import RatingThresholds, fit_thresholds  # noqa: E40
 from studytool.ml import grader as G  # noqa: E402
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
 DEFAULT_DATA = ROOT.parent / "shared" / "asag" / "semeval2013-train-3way"
@@ -66,7 +64,7 @@ SAMPLES_DIR = ROOT / "tests" / "data" / "sample_answers"
 DECKS_DIR = ROOT / "decks"
 FOLDS = 10
 INNER_FOLDS = 5
-PAIR_C = 0.001
+PAIR_C = 0.0003
 REFERENCE_C = 0.03
 CRITERION_C = 0.3
 EASY_QUANTILE = 0.75
@@ -108,9 +106,7 @@ def load_semeval(data_dir: Path) -> list[Question]:
                     dataset=dataset,
                     qid=f"{dataset}/{root.get('id')}",
                     text=(root.findtext("questionText") or "").strip(),
-                    references=tuple(
-                        (r.text or "").strip() for r in root.iter("referenceAnswer")
-                    ),
+                    references=tuple((r.text or "").strip() for r in root.iter("referenceAnswer")),
                     answers=tuple((a.text or "").strip() for a in answers),
                     labels=tuple(a.get("accuracy", "") for a in answers),
                 )
@@ -212,7 +208,9 @@ def semeval_features(
         token_f1=np.asarray(f1s),
         plain_cos=np.asarray(coss),
     )
-    np.savez_compressed(cache, **{k: getattr(result, k) for k in SemEvalFeatures.__dataclass_fields__})
+    np.savez_compressed(
+        cache, **{k: getattr(result, k) for k in SemEvalFeatures.__dataclass_fields__}
+    )
     return result
 
 
@@ -270,7 +268,9 @@ def fit_reference(f: SemEvalFeatures, index: NDArray[Any]) -> tuple[Any, Any]:
     return head, _fit_lr(stacked, f.y[index], REFERENCE_C)
 
 
-def predict_reference(head: Any, model: Any, f: SemEvalFeatures, index: NDArray[Any]) -> NDArray[Any]:
+def predict_reference(
+    head: Any, model: Any, f: SemEvalFeatures, index: NDArray[Any]
+) -> NDArray[Any]:
     import numpy as np
 
     stacked = np.column_stack([f.X[index], _logit(head, f.P[index])])
@@ -284,7 +284,9 @@ def cross_validated(f: SemEvalFeatures, folds: int = FOLDS, log: Any = print) ->
 
     predictions = np.zeros(len(f.y))
     everything = np.arange(len(f.y))
-    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(everything, groups=f.groups)):
+    for k, (train, test) in enumerate(
+        GroupKFold(n_splits=folds).split(everything, groups=f.groups)
+    ):
         head, model = fit_reference(f, train)
         predictions[test] = predict_reference(head, model, f, test)
         log(f"  cross-validation: fold {k + 1}/{folds}", end="\r")
@@ -296,7 +298,8 @@ def _linear_json(model: Any) -> dict[str, Any]:
     scaler, lr = model.named_steps["standardscaler"], model.named_steps["logisticregression"]
     return {
         "mean": [round(float(v), 7) for v in scaler.mean_],
-        "scale": [round(float(v), 7) for v in scaler.scale_],
+        # Significant digits, not decimals: a tiny scale must not round to zero.
+        "scale": [float(f"{float(v):.7g}") for v in scaler.scale_],
         "coef": [round(float(v), 7) for v in lr.coef_[0]],
         "intercept": round(float(lr.intercept_[0]), 7),
     }
@@ -316,7 +319,9 @@ class Metrics:
         return f"r={self.r:.3f}  AUC={self.auc:.3f}  macro-F1={self.macro_f1:.3f}"
 
 
-def metrics(scores: NDArray[Any], y: NDArray[Any], groups: NDArray[Any], folds: int = FOLDS) -> Metrics:
+def metrics(
+    scores: NDArray[Any], y: NDArray[Any], groups: NDArray[Any], folds: int = FOLDS
+) -> Metrics:
     """Pearson r, AUC, and macro-F1 at a cut point chosen on the other folds' questions."""
     import numpy as np
     from scipy.stats import pearsonr
@@ -363,19 +368,25 @@ class SampleCard:
     ordinal: int
     question: str  # what the card shows
     reference: str  # what an answer is compared with
-    criteria: tuple[str, ...]
+    criteria: tuple[str, ...]  # the note's rubric, which the samples' "meets" refer to
     answers: dict[str, tuple[str, tuple[int, ...]]]  # good/partial/wrong -> (text, meets)
+    rubric_applies: bool = True  # whether the app grades this card on its rubric
+    exact: bool = False  # whether an exact match is right without the model (cloze)
 
 
-def load_sample_cards(decks_dir: Path = DECKS_DIR, samples_dir: Path = SAMPLES_DIR) -> list[SampleCard]:
+def load_sample_cards(
+    decks_dir: Path = DECKS_DIR, samples_dir: Path = SAMPLES_DIR
+) -> list[SampleCard]:
     """The graded sample answers with their cards' faces and rubrics.
 
-    A reversed card's rubric describes its front only, so its back (ordinal 1) is graded
-    against the question with no criteria.
+    Every sample's criterion labels train the criterion model, but a card is scored the way
+    the app grades it (``studytool.core.grading.grading_inputs``): the reverse card of a
+    reversed note and each cloze deletion are graded against their expected text only, and
+    a cloze answer that is the expected text is right without the model.
     """
     from studytool.core.card_faces import NoteFaces, card_faces
+    from studytool.core.grading import grading_inputs
     from studytool.core.importing import parse_file
-    from studytool.core.models import NoteKind
 
     notes = {}
     for path in sorted(decks_dir.glob("*.md")):
@@ -390,18 +401,22 @@ def load_sample_cards(decks_dir: Path = DECKS_DIR, samples_dir: Path = SAMPLES_D
             note = notes[entry["id"]]
             ordinal = int(entry.get("ordinal", 0))
             faces = card_faces(NoteFaces(note.kind.value, note.question, note.answer), ordinal)
-            rubric_fits = not (note.kind is NoteKind.REVERSED and ordinal != 0)
+            inputs = grading_inputs(
+                note.kind.value, ordinal, faces.front, faces.expected, note.rubric
+            )
             cards.append(
                 SampleCard(
                     key=entry["id"],
                     ordinal=ordinal,
-                    question=faces.front,
-                    reference=faces.expected,
-                    criteria=tuple(note.rubric) if rubric_fits else (),
+                    question=inputs.question,
+                    reference=inputs.reference,
+                    criteria=tuple(note.rubric),
                     answers={
                         level: (entry[level]["answer"], tuple(entry[level].get("meets", [])))
                         for level in ("good", "partial", "wrong")
                     },
+                    rubric_applies=bool(inputs.criteria),
+                    exact=inputs.exact,
                 )
             )
     return cards
@@ -441,12 +456,20 @@ def analyse_samples(grader: G.EmbeddingGrader, cards: Sequence[SampleCard]) -> S
 def card_scores(
     samples: SampleAnalyses, q: Sequence[float], weight: float
 ) -> dict[tuple[int, str], float]:
-    """Overall score of every sample answer, given criterion probabilities ``q``."""
+    """Overall score of every sample answer, given criterion probabilities ``q``, as the app
+    would give it (see :func:`load_sample_cards`)."""
+    from studytool.core.grading import matches_exactly
+
     per_answer: dict[tuple[int, str], list[float]] = {}
     for (c, level, _), value in zip(samples.rows, q, strict=True):
-        per_answer.setdefault((c, level), []).append(float(value))
+        if samples.cards[c].rubric_applies:
+            per_answer.setdefault((c, level), []).append(float(value))
     scores = {}
     for key, p in samples.p_ref.items():
+        card = samples.cards[key[0]]
+        if card.exact and matches_exactly(card.answers[key[1]][0], card.reference):
+            scores[key] = 1.0
+            continue
         crit = per_answer.get(key, [])
         scores[key] = p if not crit else weight * p + (1 - weight) * sum(crit) / len(crit)
     return scores
@@ -490,7 +513,13 @@ def verdict_cuts(q: NDArray[Any], labels: NDArray[Any]) -> tuple[float, float]:
     positives, negatives = labels == 1, labels == 0
 
     def balanced(t: float) -> float:
-        return float(((q >= t) & positives).sum() / positives.sum() + ((q < t) & negatives).sum() / negatives.sum()) / 2
+        return (
+            float(
+                ((q >= t) & positives).sum() / positives.sum()
+                + ((q < t) & negatives).sum() / negatives.sum()
+            )
+            / 2
+        )
 
     met = float(max(candidates, key=balanced))
     partly = float(min(met, np.quantile(q[positives], 0.05)))
@@ -535,8 +564,12 @@ def _placeholder_params(head: Any, model: Any) -> G.GraderParams:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SemEval-2013 train-3way folder")
-    parser.add_argument("--out", type=Path, default=G.PARAMS_PATH, help="where to write the parameters")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="SemEval-2013 train-3way folder"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=G.PARAMS_PATH, help="where to write the parameters"
+    )
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--no-cache", action="store_true", help="recompute encodings and features")
     return parser.parse_args(argv)
@@ -568,7 +601,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     head, reference_model = fit_reference(f, everything)
 
     print("Criterion model and thresholds: sample answers, cross-validation grouped by card")
-    grader = G.EmbeddingGrader(model, _placeholder_params(head, reference_model), cache_size=100_000)
+    grader = G.EmbeddingGrader(
+        model, _placeholder_params(head, reference_model), cache_size=100_000
+    )
     samples = analyse_samples(grader, load_sample_cards())
     labels = np.asarray(samples.labels)
     q_cv = cross_validated_criteria(samples, options.folds)
@@ -595,10 +630,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv_wrong_good = sum(
         cv_thresholds.rating_for(s) >= 3 for (_, level), s in cv_scores.items() if level == "wrong"
     )
-    verdict_accuracy = float((((q_cv >= met) == (labels == 1))).mean())
-    print(f"  criteria: AUC={criterion_auc:.3f}, met >= {met:.3f} (accuracy {verdict_accuracy:.3f}), partly >= {partly:.3f}")
+    verdict_accuracy = float(((q_cv >= met) == (labels == 1)).mean())
+    print(
+        f"  criteria: AUC={criterion_auc:.3f}, met >= {met:.3f} (accuracy {verdict_accuracy:.3f}), partly >= {partly:.3f}"
+    )
     print(f"  score = {weight:.2f} x reference + {1 - weight:.2f} x mean criterion probability")
-    print(f"  cards with good > partial > wrong (CV): {cv_order:.1%}; answer pairs in order: {cv_pairwise:.1%}")
+    print(
+        f"  cards with good > partial > wrong (CV): {cv_order:.1%}; answer pairs in order: {cv_pairwise:.1%}"
+    )
     print(f"  wrong answers suggested Good/Easy (CV scores, CV-fitted cuts): {cv_wrong_good}")
     print(f"  rating thresholds: {thresholds.to_json()}")
 
@@ -624,7 +663,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "thresholds": thresholds.to_json(),
         "cross_validation": {
             "semeval": {
-                dataset: {name: m.__dict__ for name, m in rows.items()} for dataset, rows in report.items()
+                dataset: {name: m.__dict__ for name, m in rows.items()}
+                for dataset, rows in report.items()
             },
             "sample_answers": {
                 "criterion_auc": round(criterion_auc, 4),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -119,26 +120,35 @@ def test_write_transaction_rolls_back_on_error(store) -> None:
         assert session.execute(text("SELECT count(*) FROM deck")).scalar() == 0
 
 
-def test_locked_database_waits_then_reports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import studytool.core.store as store_module
+def test_locked_database_waits_then_reports(tmp_path: Path) -> None:
+    from studytool.core.locking import lock_wait
+    from studytool.core.store import DatabaseLocked
 
     db = tmp_path / "locked.db"
     store = open_store(f"sqlite:///{db}")
     store.close()
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         store = open_store(f"sqlite:///{db}")
-        with pytest.raises(StoreError, match="locked by another program"):
+        started = time.monotonic()
+        with (
+            lock_wait(200),
+            pytest.raises(DatabaseLocked, match=r"locked by another program \(waited 0.2 s\)"),
+        ):
             store.set_value("x", 1)
+        assert time.monotonic() - started < 5
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
     store.set_value("x", 1)
     assert store.get_value("x") == 1
+    # The short wait was for that block only: the next write set the full wait back.
+    pooled = store.engine.raw_connection()
+    try:
+        assert pooled.dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    finally:
+        pooled.close()
     store.close()
 
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,7 +62,7 @@ async def test_review_a_card_end_to_end(app: StudyApp, store) -> None:
         await pilot.pause()
         assert screen.revealed
         assert "Again" in str(screen.query_one("#rate-1").label)
-        assert str(screen.query_one("#rate-3").label) == "3 Good\n10m"
+        assert str(screen.query_one("#rate-3").label) == "3 Good · 10m"
         await pilot.press("3")
         await pilot.pause()
         assert screen.card is not None and screen.card.front == "What is greedy decoding?"
@@ -90,6 +92,83 @@ async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
         assert screen.rated == []
     with store.session() as session:
         assert session.scalars(select(ReviewLog)).all() == []
+
+
+async def until_saved(pilot, screen: ReviewScreen, limit: float = 15.0) -> None:
+    """Wait (in app time) for a write that waits on a lock to land or give up."""
+    deadline = time.monotonic() + limit
+    while screen.has_class("saving"):
+        assert time.monotonic() < deadline, "the write never finished"
+        await pilot.pause(0.05)
+
+
+async def test_rating_waits_for_another_instance_then_lands(app: StudyApp, store) -> None:
+    """Another process holds the write lock: the screen stays live and says so, and the
+    rating lands once the lock is released."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press("escape", "space")
+        await pilot.pause()
+        blocker = sqlite3.connect(store.sqlite_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            started = time.monotonic()
+            await pilot.press("3")
+            await pilot.pause()
+            # Back from the key press well before the 10 s busy timeout: it waits in a worker.
+            assert time.monotonic() - started < 3
+            assert screen.has_class("saving")
+            assert "Another studytool is writing" in str(screen.query_one("#save-status").render())
+            assert screen.card is not None and screen.card.front == "What does the KV cache store?"
+            await pilot.press("1")  # ignored while the first rating waits
+            await pilot.pause()
+            assert screen.rated == []
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await until_saved(pilot, screen)
+        assert screen.card is not None and screen.card.front == "What is greedy decoding?"
+        assert screen.rated == [3]
+    with store.session() as session:
+        assert [log.rating for log in session.scalars(select(ReviewLog)).all()] == [3]
+
+
+async def test_rating_not_saved_while_locked_keeps_the_card(
+    app: StudyApp, store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studytool.core import locking
+
+    monkeypatch.setattr(locking, "BUSY_TIMEOUT_MS", 600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(*"keys")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        blocker = sqlite3.connect(store.sqlite_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("3")
+            await pilot.pause()
+            assert screen.has_class("saving")
+            await until_saved(pilot, screen)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert any("Not saved" in n.message and "locked" in n.message for n in app._notifications)
+        # The card, the typed answer and the rating keys are still there: try again.
+        assert screen.card is not None and screen.card.front == "What does the KV cache store?"
+        assert screen.query_one("#answer", TextArea).text == "keys"
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen.card is not None and screen.card.front == "What is greedy decoding?"
+    with store.session() as session:
+        logs = session.scalars(select(ReviewLog)).all()
+    assert [(log.rating, log.typed_answer) for log in logs] == [(3, "keys")]
 
 
 async def test_session_summary_when_nothing_is_left(app: StudyApp) -> None:
@@ -238,7 +317,7 @@ async def test_home_opens_browse(app: StudyApp) -> None:
     [
         ("i", "import_decks", "ImportScreen"),
         ("comma", "settings", "SettingsScreen"),
-    ("s", "stats", "StatsScreen"),
+        ("s", "stats", "StatsScreen"),
     ],
 )
 async def test_home_opens_other_screens(

@@ -18,6 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from studytool.core.locking import apply_lock_wait
+
 
 class Prepared:
     """One statement compiled for one dialect, with its parameter and result converters."""
@@ -105,6 +107,7 @@ def raw_transaction(engine: Engine, *, write: bool) -> Iterator[Cursor]:
     try:
         cursor = connection.cursor()
         if sqlite:
+            apply_lock_wait(connection.dbapi_connection, connection.info)
             cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield Cursor(cursor)

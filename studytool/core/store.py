@@ -23,17 +23,21 @@ from sqlmodel import Session
 
 from studytool import paths
 from studytool.config import Settings
+from studytool.core.locking import BUSY_TIMEOUT_MS, apply_lock_wait, current_lock_wait_ms
 from studytool.core.models import Setting
 from studytool.core.prepared import Cursor, raw_transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-BUSY_TIMEOUT_MS = 10_000
 BACKUPS_KEPT = 10
 SETTINGS_KEY = "settings"
 
 
 class StoreError(Exception):
     """The database cannot be opened or written; the message says what to do."""
+
+
+class DatabaseLocked(StoreError):
+    """Another process held the write lock for longer than this write would wait."""
 
 
 def _alembic_config(engine: Engine) -> Any:
@@ -48,7 +52,9 @@ def _alembic_config(engine: Engine) -> Any:
 def _revision_files() -> list[str]:
     # Revisions are named NNNN_description.py with revision id NNNN (a test checks that this
     # agrees with alembic), so the usual open can check the schema without importing alembic.
-    return sorted(path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+    return sorted(
+        path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py")
+    )
 
 
 def head_revision() -> str:
@@ -88,6 +94,8 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        pooled = connection.connection
+        apply_lock_wait(pooled.dbapi_connection, pooled.info)
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
@@ -221,8 +229,9 @@ def _friendly_operational_error(exc: Exception, url: str) -> StoreError:
     text = str(original).lower()
     where = describe_url(url)
     if "locked" in text or "busy" in text:
-        return StoreError(
-            f"{where}: the database is locked by another program (waited {BUSY_TIMEOUT_MS // 1000} s). "
+        return DatabaseLocked(
+            f"{where}: the database is locked by another program "
+            f"(waited {current_lock_wait_ms() / 1000:g} s). "
             "Close the other studytool window or process and try again."
         )
     if "readonly" in text or "read-only" in text:
@@ -335,6 +344,8 @@ def _compiled_insert(
 ) -> tuple[str, list[str], dict[str, Any]]:
     """SQL text, parameter order and per-column converters of an INSERT; compiling costs ~3 ms."""
     compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
-    processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+    processors = {
+        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    }
     order = list(compiled.positiontup) if compiled.positional else list(names)
     return compiled.string, order, processors

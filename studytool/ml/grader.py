@@ -30,6 +30,7 @@ rating. All parameters live in ``grader_params.json``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -85,7 +86,9 @@ NEGATIONS = frozenset(
     """not no never none nothing nobody neither nor without cannot cant nt isnt arent wasnt
     werent dont doesnt didnt wont wouldnt couldnt shouldnt hasnt havent hadnt mustnt""".split()
 )
-_NT_STEMS = frozenset("is are was were do does did wo would could should has have had ca must".split())
+_NT_STEMS = frozenset(
+    "is are was were do does did wo would could should has have had ca must".split()
+)
 _SUFFIXES = (
     "ational", "ization", "fulness", "ousness", "iveness", "ations", "ation", "ement",
     "ments", "ment", "ness", "ings", "ing", "edly", "ies", "ied", "ly", "ed", "es", "s",
@@ -97,6 +100,7 @@ ANTONYMS = (
     ("fast", "slow"), ("big", "small"), ("long", "short"), ("hot", "cold"),
     ("absorb", "reflect"), ("befor", "after"), ("add", "remov"), ("parallel", "serial"),
 )  # fmt: skip
+_ANTONYM_STEMS = frozenset(prefix for pair in ANTONYMS for prefix in pair)
 WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _LETTER_RE = re.compile(r"(?<![\w'])([A-Z])(?![\w'])")
@@ -120,6 +124,7 @@ _CONJUNCTION_RE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix-stripping stemmer: enough to match "vibrates" with "vibrating"."""
     word = word.lower().replace("'", "")
@@ -170,7 +175,8 @@ def _overlap(a: Counter[str], b: Counter[str]) -> tuple[float, float, float]:
     """Precision, recall and F1 of multiset ``a`` against ``b``."""
     if not a or not b:
         return 0.0, 0.0, 0.0
-    common = sum((a & b).values())
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    common = sum(min(count, large[key]) for key, count in small.items() if key in large)
     if not common:
         return 0.0, 0.0, 0.0
     precision, recall = common / sum(a.values()), common / sum(b.values())
@@ -196,6 +202,9 @@ class TextInfo:
     polarity: int
     grams: Counter[str]
     demoted_grams: Counter[str]
+    content_counts: Counter[str]
+    demoted_counts: Counter[str]
+    antonym_stems: frozenset[str]  # the ANTONYMS stem prefixes some word here starts with
 
     @classmethod
     def of(cls, text: str, question_stems: frozenset[str]) -> TextInfo:
@@ -204,18 +213,25 @@ class TextInfo:
         content = [stem(w) for w in content_words]
         keep = [s not in question_stems for s in content]
         demoted_words = [w for w, k in zip(content_words, keep, strict=True) if k]
+        demoted = tuple(s for s, k in zip(content, keep, strict=True) if k)
+        stems = frozenset(stem(w) for w in words)
         return cls(
             content=tuple(content),
-            demoted=tuple(s for s, k in zip(content, keep, strict=True) if k),
+            demoted=demoted,
             content_words=tuple(content_words),
             demoted_words=tuple(demoted_words),
-            stems=frozenset(stem(w) for w in words),
+            stems=stems,
             negations=sum(1 for w in words if is_negation(w)),
             numbers=frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text)),
             letters=frozenset(_LETTER_RE.findall(text)),
             polarity=_polarity(text),
             grams=_char_grams(content_words),
             demoted_grams=_char_grams(demoted_words),
+            content_counts=Counter(content),
+            demoted_counts=Counter(demoted),
+            antonym_stems=frozenset(
+                prefix for prefix in _ANTONYM_STEMS if any(s.startswith(prefix) for s in stems)
+            ),
         )
 
 
@@ -224,14 +240,16 @@ def question_stems(question: str) -> frozenset[str]:
 
 
 def _antonym_conflict(answer: TextInfo, references: Sequence[TextInfo]) -> float:
-    def has(stems: frozenset[str], prefix: str) -> bool:
-        return any(s.startswith(prefix) for s in stems)
-
+    """1 when the answer uses one side of an antonym pair and every reference the other."""
+    if not references or not answer.antonym_stems:
+        return 0.0
+    mine_stems = answer.antonym_stems
     for left, right in ANTONYMS:
         for mine, other in ((left, right), (right, left)):
-            if has(answer.stems, mine) and not has(answer.stems, other):
-                if references and all(
-                    has(ref.stems, other) and not has(ref.stems, mine) for ref in references
+            if mine in mine_stems and other not in mine_stems:
+                if all(
+                    other in ref.antonym_stems and mine not in ref.antonym_stems
+                    for ref in references
                 ):
                     return 1.0
     return 0.0
@@ -313,6 +331,90 @@ def _token_weights(
     return content_w, demoted_w
 
 
+class _LeanBert:
+    """BERT's encoder forward written out over the model's own weights.
+
+    Transformers' module-by-module forward costs a few milliseconds of Python per call on
+    top of the arithmetic, which is a sixth of a short answer's grading time; this does the
+    same computation (query, key and value in one matrix product) and agrees with it to
+    float rounding (checked when it is built, else the model's own forward is used).
+    """
+
+    def __init__(self, bert: Any) -> None:
+        import torch
+
+        embeddings = bert.embeddings
+        self.word = embeddings.word_embeddings.weight
+        self.position = embeddings.position_embeddings.weight
+        self.token_type = embeddings.token_type_embeddings.weight[0]
+        self.norm = embeddings.LayerNorm
+        self.heads = int(bert.config.num_attention_heads)
+        self.layers = []
+        for layer in bert.encoder.layer:
+            attention = layer.attention.self
+            self.layers.append(
+                (
+                    torch.cat(
+                        [attention.query.weight, attention.key.weight, attention.value.weight]
+                    ),
+                    torch.cat([attention.query.bias, attention.key.bias, attention.value.bias]),
+                    layer.attention.output.dense,
+                    layer.attention.output.LayerNorm,
+                    layer.intermediate.dense,
+                    layer.output.dense,
+                    layer.output.LayerNorm,
+                )
+            )
+
+    @classmethod
+    def of(cls, bert: Any) -> _LeanBert | None:
+        """The lean forward for ``bert``, or None when it is not a plain BERT encoder."""
+        import numpy as np
+        import torch
+
+        try:
+            if bert.config.hidden_act != "gelu" or bert.config.is_decoder:
+                return None
+            lean = cls(bert)
+            ids = torch.tensor([[101, 7592, 2088, 1010, 2129, 2024, 2017, 102, 0]])
+            mask = (ids != 0).long()
+            with torch.inference_mode():
+                expected = (
+                    bert(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))
+                    .last_hidden_state.float()
+                    .numpy()
+                )
+                got = lean(ids, mask)
+        except Exception:  # any other architecture: use the model's own forward
+            return None
+        return lean if np.allclose(got[:, :8], expected[:, :8], atol=1e-4) else None
+
+    def __call__(self, input_ids: Any, mask: Any) -> Array:
+        import torch
+        import torch.nn.functional as F
+
+        batch, length = input_ids.shape
+        hidden = self.word[input_ids] + self.position[:length] + self.token_type
+        hidden = self.norm(hidden)
+        bias = None
+        if not bool(mask.all()):
+            bias = torch.zeros((batch, 1, 1, length), dtype=hidden.dtype)
+            bias.masked_fill_(mask[:, None, None, :] == 0, float("-inf"))
+        width = hidden.shape[-1]
+        size = width // self.heads
+        for qkv_weight, qkv_bias, out, out_norm, up, down, down_norm in self.layers:
+            q, k, v = (
+                F.linear(hidden, qkv_weight, qkv_bias)
+                .view(batch, length, 3, self.heads, size)
+                .permute(2, 0, 3, 1, 4)
+            )
+            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            attended = attended.transpose(1, 2).reshape(batch, length, width)
+            hidden = out_norm(out(attended) + hidden)
+            hidden = down_norm(down(F.gelu(up(hidden))) + hidden)
+        return hidden.float().numpy()  # type: ignore[no-any-return]
+
+
 class Encoder:
     """MiniLM forward passes that keep per-token embeddings and character offsets."""
 
@@ -323,6 +425,7 @@ class Encoder:
         transformer: Any = model[0]
         self.bert: Any = transformer.auto_model
         self.bert.eval()
+        self._lean = _LeanBert.of(self.bert)
         self.cls_id = int(self.tokenizer.cls_token_id)
         self.sep_id = int(self.tokenizer.sep_token_id)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
@@ -370,13 +473,7 @@ class Encoder:
             for row, sequence in enumerate(sequences):
                 input_ids[row, : len(sequence)] = torch.tensor(sequence)
                 mask[row, : len(sequence)] = 1
-            with torch.inference_mode():
-                hidden = self.bert(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    token_type_ids=torch.zeros_like(input_ids),
-                ).last_hidden_state
-            hidden_np = hidden.float().numpy()
+            hidden_np = self.forward(input_ids, mask)
             for row, (i, a, b) in enumerate(batch):
                 token_rows[i].append((a, hidden_np[row, first : first + (b - a)]))
         table = self.bert.embeddings.word_embeddings.weight
@@ -404,6 +501,20 @@ class Encoder:
             )
         return results
 
+    def forward(self, input_ids: Any, mask: Any) -> Array:
+        """Final-layer token embeddings of a padded batch (MiniLM's own weights)."""
+        import torch
+
+        with torch.inference_mode():
+            if self._lean is not None:
+                return self._lean(input_ids, mask)
+            hidden = self.bert(
+                input_ids=input_ids,
+                attention_mask=mask,
+                token_type_ids=torch.zeros_like(input_ids),
+            ).last_hidden_state
+            return hidden.float().numpy()  # type: ignore[no-any-return]
+
     def encode_plain(self, texts: Sequence[str]) -> Array:
         """Sentence embeddings exactly as sentence-transformers makes them."""
         import numpy as np
@@ -430,7 +541,27 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cos_x_qref", "dem_r_x_qref", "lex_r_x_qref", "lexdem_r_x_qref", "dem_cos_x_qref",
     "cover_50", "cover_60", "cover_70",
 )  # fmt: skip
-PAIR_DIM = 3 * 384
+EMBEDDING_DIM = 384
+# u·v, |u−v|, u·q of the pooled vectors, then the aligned reference tokens' u·v and |u−v|.
+PAIR_DIM = 5 * EMBEDDING_DIM
+_COS, _DEM_P, _DEM_R, _LEXDEM_R, _GRAMDEM_R, _STATIC_R = (
+    FEATURE_NAMES.index(name)
+    for name in ("cos", "dem_p", "dem_r", "lexdem_r", "gramdem_r", "static_r")
+)
+
+
+def _align(
+    sims: Array, a_weights: Array, r_weights: Array
+) -> tuple[float, float, float, Array | None]:
+    """Greedy soft alignment over ``sims`` (answer tokens × reference tokens): precision,
+    recall, F1 and each reference token's best match."""
+    if a_weights.sum() <= 0 or r_weights.sum() <= 0:
+        return 0.0, 0.0, 0.0, None
+    best_for_ref = sims.max(axis=0)
+    precision = float(sims.max(axis=1) @ a_weights / a_weights.sum())
+    recall = float(best_for_ref @ r_weights / r_weights.sum())
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return precision, recall, f1, best_for_ref
 
 
 def _soft_align(
@@ -439,12 +570,23 @@ def _soft_align(
     """Greedy soft alignment: precision, recall, F1 and each reference token's best match."""
     if a_weights.sum() <= 0 or r_weights.sum() <= 0:
         return 0.0, 0.0, 0.0, None
-    sims = a_tokens @ r_tokens.T
-    best_for_ref = sims.max(axis=0)
-    precision = float((sims.max(axis=1) * a_weights).sum() / a_weights.sum())
-    recall = float((best_for_ref * r_weights).sum() / r_weights.sum())
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return precision, recall, f1, best_for_ref
+    return _align(a_tokens @ r_tokens.T, a_weights, r_weights)
+
+
+def _aligned_vectors(answer: Encoded, ref: Encoded, sims: Array) -> Array:
+    """The reference's content tokens against the answer tokens they align with:
+    the weighted means of their products and of their absolute differences."""
+    import numpy as np
+
+    weights = ref.demoted
+    total = float(weights.sum())
+    if total <= 0 or not len(answer.tokens):
+        return np.zeros(2 * EMBEDDING_DIM, dtype=np.float32)
+    matched = answer.tokens[sims.argmax(axis=0)]
+    w = (weights / total)[:, None]
+    return np.concatenate(
+        [(ref.tokens * matched * w).sum(axis=0), (np.abs(ref.tokens - matched) * w).sum(axis=0)]
+    ).astype(np.float32)
 
 
 def _pooled(tokens: Array, weights: Array) -> Array | None:
@@ -466,16 +608,23 @@ def reference_features(
     a = answer.info
     per_ref: list[list[float]] = []
     covers: list[list[float]] = []
+    ref_sims: list[Array] = []
     for ref in references:
         r = ref.info
         cos = float(answer.sentence @ ref.sentence)
-        bert = _soft_align(answer.tokens, answer.content, ref.tokens, ref.content)
-        dem = _soft_align(answer.tokens, answer.demoted, ref.tokens, ref.demoted)
-        lex = _overlap(Counter(a.content), Counter(r.content))
-        lexdem = _overlap(Counter(a.demoted), Counter(r.demoted))
+        sims = answer.tokens @ ref.tokens.T
+        ref_sims.append(sims)
+        bert = _align(sims, answer.content, ref.content)
+        dem = _align(sims, answer.demoted, ref.demoted)
+        lex = _overlap(a.content_counts, r.content_counts)
+        lexdem = _overlap(a.demoted_counts, r.demoted_counts)
         pa, pr = _pooled(answer.tokens, answer.demoted), _pooled(ref.tokens, ref.demoted)
         dem_cos = float(pa @ pr) if pa is not None and pr is not None else 0.0
-        static = _soft_align(answer.static, answer.demoted, ref.static, ref.demoted)
+        static = (
+            _align(answer.static @ ref.static.T, answer.demoted, ref.demoted)
+            if answer.demoted.sum() > 0 and ref.demoted.sum() > 0
+            else (0.0, 0.0, 0.0, None)
+        )
         gram = _overlap(a.grams, r.grams)
         gramdem = _overlap(a.demoted_grams, r.demoted_grams)
         per_ref.append(
@@ -505,9 +654,7 @@ def reference_features(
     ref_dem_len = float(np.mean([len(r.demoted) for r in refs_info])) if refs_info else 0.0
     # Numbers and option letters the references give that the answer lacks or contradicts.
     ref_numbers = [r.numbers - question_info.numbers for r in refs_info]
-    num_missing = min(
-        (len(n - a.numbers) / len(n) if n else 0.0 for n in ref_numbers), default=0.0
-    )
+    num_missing = min((len(n - a.numbers) / len(n) if n else 0.0 for n in ref_numbers), default=0.0)
     num_extra = (
         float(min(bool(a.numbers - n - question_info.numbers) for n in ref_numbers))
         if a.numbers and ref_numbers
@@ -515,7 +662,10 @@ def reference_features(
     )
     letter_match = max((float(bool(r.letters & a.letters)) for r in refs_info), default=0.0)
     letter_conflict = (
-        min((float(bool(a.letters - r.letters)) if r.letters else 0.0 for r in refs_info), default=0.0)
+        min(
+            (float(bool(a.letters - r.letters)) if r.letters else 0.0 for r in refs_info),
+            default=0.0,
+        )
         if a.letters
         else 0.0
     )
@@ -565,8 +715,14 @@ def reference_features(
         if references
         else np.zeros_like(answer.sentence)
     )
+    # The reference whose content the answer recalls best lends its token alignment.
+    if references:
+        recalled = int(np.argmax(table[:, 5]))
+        aligned = _aligned_vectors(answer, references[recalled], ref_sims[recalled])
+    else:
+        aligned = np.zeros(2 * EMBEDDING_DIM, dtype=np.float32)
     u = answer.sentence
-    pair = np.concatenate([u * best_vector, np.abs(u - best_vector), u * question_vector])
+    pair = np.concatenate([u * best_vector, np.abs(u - best_vector), u * question_vector, aligned])
     return [float(f) for f in features], pair.astype(np.float32)
 
 
@@ -655,22 +811,46 @@ class GraderParams:
 
 CRITERION_FEATURES: tuple[str, ...] = (
     "reference_logit", "segment_cos", "cos", "dem_r", "lexdem_r", "gramdem_r", "static_r",
-    "log_claim_len",
+    "log_claim_len", "answer_precision", "segment_r", "segment_negation",
 )  # fmt: skip
 
 
-def criterion_features(reference_logit: float, segment_cos: float, features: Sequence[float], claim: TextInfo) -> list[float]:
-    """Inputs of the criterion model, from the reference model's view of the criterion."""
-    named = dict(zip(FEATURE_NAMES, features, strict=True))
+@dataclass(frozen=True)
+class SegmentMatch:
+    """The answer segment that best matches a criterion's claim."""
+
+    span: tuple[int, int] | None
+    cos: float  # its pooled embedding against the claim's
+    recall: float  # soft recall of the claim's content tokens within the segment
+    negation: float  # 1 when the segment and the claim disagree in negation parity
+
+
+NO_SEGMENT = SegmentMatch(None, 0.0, 0.0, 0.0)
+
+
+def criterion_features(
+    reference_logit: float,
+    features: Sequence[float],
+    claim: TextInfo,
+    answer_precision: float,
+    segment: SegmentMatch,
+) -> list[float]:
+    """Inputs of the criterion model: the reference model's view of the criterion, the best
+    segment's match, and how much of the answer the model answer supports (an answer full of
+    claims the model answer does not make is rarely meeting a criterion, whatever it shares
+    with it)."""
     return [
         reference_logit,
-        segment_cos,
-        named["cos"],
-        named["dem_r"],
-        named["lexdem_r"],
-        named["gramdem_r"],
-        named["static_r"],
+        segment.cos,
+        features[_COS],
+        features[_DEM_R],
+        features[_LEXDEM_R],
+        features[_GRAMDEM_R],
+        features[_STATIC_R],
         math.log1p(len(claim.content)),
+        answer_precision,
+        segment.recall,
+        segment.negation,
     ]
 
 
@@ -794,29 +974,32 @@ class EmbeddingGrader:
         features, pair = reference_features(answer, refs, card.q_vector, card.q_info)
         p_ref = self.reference_probability(features, pair) if refs else 0.0
         ref_cos = float(answer.sentence @ card.reference.sentence) if card.reference else 0.0
+        precision = features[_DEM_P] if refs else 0.0
         spans = segments(answer.text)
-        seg_vectors = _segment_vectors(answer, spans)
+        seg_vectors, seg_masks = _segment_vectors(answer, spans)
         inputs: list[list[float]] = []
         probabilities: list[float] = []
         evidence: list[tuple[int, int] | None] = []
         for claim in card.claims:
             c_features, c_pair = reference_features(answer, [claim], card.q_vector, card.q_info)
-            c_logit = math.log(
-                max(1e-9, p := self.reference_probability(c_features, c_pair))
-            ) - math.log(max(1e-9, 1 - p))
-            if seg_vectors is not None and len(seg_vectors):
+            p = self.reference_probability(c_features, c_pair)
+            c_logit = math.log(max(1e-9, p)) - math.log(max(1e-9, 1 - p))
+            match = NO_SEGMENT
+            if len(seg_vectors):
                 sims = seg_vectors @ claim.sentence
                 best = int(np.argmax(sims))
-                seg_cos, span = float(sims[best]), spans[best]
-            else:
-                seg_cos, span = 0.0, None
-            x = criterion_features(c_logit, seg_cos, c_features, claim.info)
+                match = _segment_match(
+                    answer, spans[best], float(sims[best]), seg_masks[best], claim
+                )
+            x = criterion_features(c_logit, c_features, claim.info, precision, match)
             inputs.append(x)
             probabilities.append(self.params.criterion_model.prob(x))
-            evidence.append(span)
+            evidence.append(match.span)
         return AnswerAnalysis(features, pair, p_ref, inputs, probabilities, evidence, ref_cos)
 
-    def combine(self, p_ref: float, criterion_probabilities: Sequence[float], has_reference: bool) -> float:
+    def combine(
+        self, p_ref: float, criterion_probabilities: Sequence[float], has_reference: bool
+    ) -> float:
         """The overall score from the reference probability and the criteria's."""
         if not criterion_probabilities:
             return p_ref
@@ -840,14 +1023,18 @@ class EmbeddingGrader:
         text, truncated = truncate_answer(answer)
         notes = [truncation_note()] if truncated else []
         card = self.card(question, reference, criteria)
-        (encoded,) = self.encode_texts(question, [text])
+        # Answers are not cached: each is typed once, and caching would only evict cards.
+        with self._lock:
+            (encoded,) = self.encoder.encode(question, [text], card.q_stems)
         if not len(encoded.tokens):  # e.g. only zero-width or control characters
             blank = grade_blank_answer(criteria)
             notes.append("Nothing in the answer could be read.")
             return GradeResult(blank.criteria, 0.0, 0.0, blank.suggested_rating, truncated, notes)
         analysis = self.analyse(card, encoded)
         if card.reference is None and not card.claims:
-            notes.append("This card has no model answer or rubric to compare with; rate it yourself.")
+            notes.append(
+                "This card has no model answer or rubric to compare with; rate it yourself."
+            )
         results = []
         for criterion, probability, span in zip(
             card.criteria, analysis.criterion_probabilities, analysis.evidence, strict=True
@@ -886,20 +1073,41 @@ class EmbeddingGrader:
             self._cards.clear()
 
 
-def _segment_vectors(answer: Encoded, spans: Sequence[tuple[int, int]]) -> Array | None:
-    """Each span's embedding: the normalised mean of the answer tokens inside it."""
+def _segment_vectors(
+    answer: Encoded, spans: Sequence[tuple[int, int]]
+) -> tuple[Array, NDArray[np.bool_]]:
+    """Each span's embedding (the normalised mean of the answer tokens inside it) and which
+    tokens lie inside it."""
     import numpy as np
 
     if not spans or not len(answer.tokens):
-        return None
-    starts = np.asarray([s for s, _ in answer.offsets])
-    ends = np.asarray([e for _, e in answer.offsets])
-    vectors = np.zeros((len(spans), answer.tokens.shape[1]), dtype=np.float32)
-    for row, (a, b) in enumerate(spans):
-        inside = (starts >= a) & (ends <= b) & (ends > starts)
-        if inside.any():
-            vectors[row] = answer.tokens[inside].mean(axis=0)
-    return _normalise(vectors)
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32), np.zeros((0, 0), dtype=bool)
+    offsets = np.asarray(answer.offsets).reshape(-1, 2)
+    bounds = np.asarray(spans)
+    masks = (
+        (offsets[None, :, 0] >= bounds[:, None, 0])
+        & (offsets[None, :, 1] <= bounds[:, None, 1])
+        & (offsets[None, :, 1] > offsets[None, :, 0])
+    )
+    counts = np.maximum(masks.sum(axis=1, keepdims=True), 1)
+    vectors = (masks.astype(np.float32) @ answer.tokens) / counts
+    return _normalise(vectors), masks
+
+
+def _negation_parity(text: str) -> int:
+    return sum(1 for w in WORD_RE.findall(text) if is_negation(w)) % 2
+
+
+def _segment_match(
+    answer: Encoded, span: tuple[int, int], cos: float, mask: NDArray[np.bool_], claim: Encoded
+) -> SegmentMatch:
+    tokens = answer.tokens[mask]
+    weights = claim.demoted
+    recall = 0.0
+    if len(tokens) and weights.sum() > 0:
+        recall = float((claim.tokens @ tokens.T).max(axis=1) @ weights / weights.sum())
+    negation = float(_negation_parity(answer.text[span[0] : span[1]]) != claim.info.negations % 2)
+    return SegmentMatch(span, cos, recall, negation)
 
 
 def load_grader(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -34,6 +35,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from studytool.core import locking
 from studytool.core.grading import (
     GradeResult,
     GraderUnavailable,
@@ -44,7 +46,7 @@ from studytool.core.grading import (
 )
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating, format_interval
-from studytool.core.store import StoreError
+from studytool.core.store import DatabaseLocked, StoreError
 from studytool.core.study import QueuedCard, StudyError, StudySession
 from studytool.core.text_safety import inert
 
@@ -59,6 +61,9 @@ VERDICT_STYLES = {
     Verdict.MISSED: ("✗", "bold red"),
 }
 EVIDENCE_STYLES = {Verdict.MET: "green underline", Verdict.PARTLY: "yellow underline"}
+# A write first waits this long for another process's lock on the UI thread (unnoticeable),
+# then goes on waiting in a worker while the screen says why.
+QUICK_LOCK_WAIT_MS = 250
 
 
 def answer_with_evidence(
@@ -114,6 +119,9 @@ class ReviewScreen(Screen[None]):
         Binding("q", "close", "Back"),
     ]
 
+    # Short terminals get one-line rating keys and less spacing (see studytool.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+
     revealed: reactive[bool] = reactive(False)
 
     def __init__(self, deck_names: list[str] | None) -> None:
@@ -133,6 +141,9 @@ class ReviewScreen(Screen[None]):
         self.grading_off_reason: str | None = None
         # Per rating, the criteria the learner's answer missed (popped again by undo).
         self.missed: list[list[str]] = []
+        # A write waiting in a worker for another process's lock, and what to do after it.
+        self.save_worker: Worker[Any] | None = None
+        self.after_save: Callable[[Any], None] | None = None
 
     @property
     def study_app(self) -> StudyApp:
@@ -158,6 +169,7 @@ class ReviewScreen(Screen[None]):
                 yield OptionList(id="criteria")
             yield Markdown("", id="back")
             yield Static("", id="rubric")
+        yield Static("", id="save-status")
         with Horizontal(id="ratings"):
             for rating in Rating:
                 yield Button(
@@ -231,7 +243,7 @@ class ReviewScreen(Screen[None]):
         self.grade_result = None
         self.self_grade = None
         self.typed = ""
-        self.remove_class("graded", "grading", "grade-failed", "no-criteria")
+        self.remove_class("graded", "grading", "grade-failed", "no-criteria", "nothing-typed")
         if self.is_mounted:
             self.query_one("#grade", Vertical).loading = False
             self.query_one("#grade-status", Static).update("")
@@ -245,6 +257,9 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.save_worker is not None:
+            # Nothing else happens until the waiting write lands or fails.
+            return action in ("leave_answer", "focus_next")
         # The footer offers what makes sense now: submit/reveal before, rate after.
         if action in ("submit", "reveal"):
             return not self.revealed and self.card is not None
@@ -263,6 +278,8 @@ class ReviewScreen(Screen[None]):
         self.typed = answer.text
         self.revealed = True
         answer.disabled = True
+        # A plain reveal has nothing typed to keep on screen: give the room to the answer.
+        self.set_class(not self.typed.strip(), "nothing-typed")
         self.query_one("#back", Markdown).update(inert(card.back))
         inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
         will_grade = grade and bool(self.typed.strip()) and self.grader is not None
@@ -274,7 +291,7 @@ class ReviewScreen(Screen[None]):
         previews = self.session.preview(card.card_id, utcnow())
         for rating in Rating:
             button = self.query_one(f"#rate-{int(rating)}", Button)
-            button.label = f"{int(rating)} {rating.label}\n{format_interval(previews[rating])}"
+            button.label = f"{int(rating)} {rating.label} · {format_interval(previews[rating])}"
         self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
         if will_grade:
             self.start_grading(inputs, self.typed)
@@ -309,6 +326,13 @@ class ReviewScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker is self.save_worker and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._write_finished(worker, event.state)
+            return
         if worker is not self.grading_worker:
             return  # a grade for a card that is no longer on screen
         if event.state is WorkerState.SUCCESS:
@@ -330,7 +354,9 @@ class ReviewScreen(Screen[None]):
             # The model will not come back this session: stop trying on every card.
             self.grading_off_reason = reason
             self.grader = None
-            self.notify(f"{reason}\nReview goes on: grade yourself.", severity="warning", timeout=12)
+            self.notify(
+                f"{reason}\nReview goes on: grade yourself.", severity="warning", timeout=12
+            )
         card = self.card
         if card is not None and card.rubric:
             rubric = Text("Rubric\n", style="bold")
@@ -414,7 +440,9 @@ class ReviewScreen(Screen[None]):
             if missed:
                 lines.append("\nRubric criteria missed most:\n", style="bold")
                 for criterion, times in missed.most_common(3):
-                    lines.append(f"  • {inert(criterion)}" + (f" ({times}×)" if times > 1 else "") + "\n")
+                    lines.append(
+                        f"  • {inert(criterion)}" + (f" ({times}×)" if times > 1 else "") + "\n"
+                    )
         else:
             lines.append("Nothing was due in this selection.\n")
         lines.append("\nq goes back to the decks.", style="dim")
@@ -436,6 +464,7 @@ class ReviewScreen(Screen[None]):
     def action_rate(self, rating: int) -> None:
         if not self.revealed or self.card is None or self.session is None:
             return
+        session, card_id = self.session, self.card.card_id
         typed = self.query_one("#answer", TextArea).text.strip()
         grade: dict[str, Any] = {}
         if self.grade_result is not None and self.self_grade is not None:
@@ -445,21 +474,7 @@ class ReviewScreen(Screen[None]):
                 "auto_grade": self.grade_result.to_record(),
                 "final_grade": self.self_grade.final_record(rating),
             }
-        try:
-            self.session.answer(
-                self.card.card_id,
-                rating,
-                utcnow(),
-                duration_ms=int((time.monotonic() - self.shown_at) * 1000),
-                typed_answer=typed or None,
-                **grade,
-            )
-        except (StoreError, StudyError) as exc:
-            # Nothing was saved; the card stays on screen so the rating can be tried again.
-            self.notify(str(exc), severity="error", timeout=10)
-            return
-        self.rated.append(Rating(rating))
-        self.missed.append(
+        missed = (
             [
                 criterion
                 for criterion, verdict in zip(
@@ -470,7 +485,77 @@ class ReviewScreen(Screen[None]):
             if self.self_grade is not None
             else []
         )
-        self.show_next(self.session.next_card(utcnow()))
+        answered_at = utcnow()
+        duration_ms = int((time.monotonic() - self.shown_at) * 1000)
+
+        def save() -> QueuedCard | None:
+            session.answer(
+                card_id,
+                rating,
+                answered_at,
+                duration_ms=duration_ms,
+                typed_answer=typed or None,
+                **grade,
+            )
+            return session.next_card(utcnow())
+
+        def saved(next_card: QueuedCard | None) -> None:
+            self.rated.append(Rating(rating))
+            self.missed.append(missed)
+            self.show_next(next_card)
+
+        self.write(save, saved)
+
+    # -- writes that may meet another process's lock ---------------------------------------
+
+    def write(self, change: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Make a change in the database, then ``then(result)``.
+
+        Usually the write is done in a few milliseconds on the spot. When another studytool
+        holds the database's write lock, the write keeps waiting (up to the store's busy
+        timeout) in a worker, so the screen stays live and says what it waits for; if the
+        lock outlasts that, nothing is saved, the card and the typed answer stay, and the
+        learner can try again.
+        """
+        try:
+            with locking.lock_wait(QUICK_LOCK_WAIT_MS):
+                result = change()
+        except DatabaseLocked:
+            self.after_save = then
+            self.add_class("saving")
+            self.query_one("#save-status", Static).update(
+                Text(
+                    "Another studytool is writing to this database: waiting for it "
+                    f"(up to {locking.BUSY_TIMEOUT_MS / 1000:g} s)…",
+                    style="bold",
+                )
+            )
+            self.save_worker = self._write_in_background(change)
+            self.refresh_bindings()
+            return
+        except (StoreError, StudyError) as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        then(result)
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def _write_in_background(self, change: Callable[[], Any]) -> Any:
+        return change()
+
+    def _write_finished(self, worker: Worker[Any], state: WorkerState) -> None:
+        then = self.after_save
+        self.save_worker = None
+        self.after_save = None
+        self.remove_class("saving")
+        self.query_one("#save-status", Static).update("")
+        self.refresh_bindings()
+        if state is WorkerState.SUCCESS and then is not None:
+            then(worker.result)
+        elif state is WorkerState.ERROR:
+            error = worker.error
+            message = str(error) if isinstance(error, StoreError | StudyError) else repr(error)
+            # Nothing was saved; the card stays on screen so it can be tried again.
+            self.notify(f"Not saved: {message}", severity="error", timeout=12)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("rate-"):
@@ -493,32 +578,51 @@ class ReviewScreen(Screen[None]):
             open_card_demo(self, self.card.demo)
 
     def action_undo(self) -> None:
-        if self.session is None:
+        session = self.session
+        if session is None:
             return
-        try:
-            card = self.session.undo()
-        except StudyError as exc:
-            self.notify(str(exc))
+        if not session.can_undo:
+            self.notify("Nothing to undo in this session.")
             return
-        if self.rated:
-            self.rated.pop()
-            self.missed.pop()
-        self.notify("Undone: the previous card is back.")
-        self.show_next(card)
+
+        def undone(card: QueuedCard) -> None:
+            if self.rated:
+                self.rated.pop()
+                self.missed.pop()
+            self.notify("Undone: the previous card is back.")
+            self.show_next(card)
+
+        self.write(session.undo, undone)
 
     def action_bury(self) -> None:
         if self.card is None or self.session is None:
             return
-        self.session.bury(self.card.card_id, utcnow())
-        self.notify("Buried until tomorrow.")
-        self.show_next(self.session.next_card(utcnow()))
+        session, card_id = self.session, self.card.card_id
+
+        def bury() -> QueuedCard | None:
+            session.bury(card_id, utcnow())
+            return session.next_card(utcnow())
+
+        def buried(next_card: QueuedCard | None) -> None:
+            self.notify("Buried until tomorrow.")
+            self.show_next(next_card)
+
+        self.write(bury, buried)
 
     def action_suspend(self) -> None:
         if self.card is None or self.session is None:
             return
-        self.session.set_suspended(self.card.card_id)
-        self.notify("Suspended.")
-        self.show_next(self.session.next_card(utcnow()))
+        session, card_id = self.session, self.card.card_id
+
+        def suspend() -> QueuedCard | None:
+            session.set_suspended(card_id)
+            return session.next_card(utcnow())
+
+        def suspended(next_card: QueuedCard | None) -> None:
+            self.notify("Suspended.")
+            self.show_next(next_card)
+
+        self.write(suspend, suspended)
 
     def action_close(self) -> None:
         self.app.pop_screen()
