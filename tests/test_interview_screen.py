@@ -91,6 +91,42 @@ async def test_interview_with_follow_up_and_report(app: StudyApp, store) -> None
     assert report.weakest_topics[0]["topic"] == "kv-cache"
 
 
+async def test_stopping_early_saves_the_assessed_questions(app: StudyApp, store) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await start(app, pilot)
+        first = screen.questions[0]
+        await pilot.press(*"an answer", "ctrl+s")
+        await pilot.pause()
+        if screen.phase == "follow-up":
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        screen.query_one("#interview-criteria", SelectionList).select(0)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press(*"half an answer to the second")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and screen.phase == "report"
+        assert "·  1 question\n" in str(screen.query_one("#interview-report").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, InterviewScreen)
+    (report,) = list_reports(store)
+    assert [result["key"] for result in report.results] == [first.key]
+    assert report.results[0]["score"] == pytest.approx(1 / len(first.rubric))
+
+
+async def test_stopping_before_any_assessment_saves_nothing(app: StudyApp, store) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(app, pilot)
+        await pilot.press(*"an answer", "ctrl+s")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, InterviewScreen)
+    assert list_reports(store) == []
+
+
 async def test_the_grader_ticks_the_criteria_it_found(store) -> None:
     sync_deck(store, parse_text(DECK, "interview.md"))
     store.save_settings(store.load_settings().replace(interview_question_count=2))

@@ -385,15 +385,18 @@ class ImportScreen(Screen[None]):
     # -- showing results -------------------------------------------------------------------
 
     def _show_idle(self) -> None:
+        # Until a dry run has results, the file browser may take the room they would use.
         self._set_summary(
             Text(
                 "Choose a deck file or folder under Files (enter; space opens a folder), or "
                 "type a path above. A dry run shows what would change; nothing is written "
                 "until you confirm."
-            )
+            ),
+            idle=True,
         )
 
-    def _set_summary(self, text: Text) -> None:
+    def _set_summary(self, text: Text, *, idle: bool = False) -> None:
+        self.set_class(idle, "idle")
         self.query_one("#import-summary", Static).update(text)
 
     def _summary(self, request: ImportRequest, report: BatchReport) -> Text:

@@ -314,8 +314,20 @@ class InterviewScreen(Screen[None]):
         self.query_one("#interview-report", Static).update(render_report(report))
 
     def action_close(self) -> None:
-        if self.phase != "report" and self.outcomes:
-            self.notify("Interview stopped; nothing was saved.")
+        if self.phase != "report":
+            # Questions already assessed make a (shorter) report; the one in progress has no
+            # score yet and is dropped.
+            assessed = self.outcomes[: self.index]
+            if assessed:
+                self.outcomes = assessed
+                self._finish()
+                self.notify(
+                    f"Interview stopped after {len(assessed)} of {len(self.questions)} "
+                    "questions; their report is saved. esc again goes back."
+                )
+                return
+            if self.outcomes:
+                self.notify("Interview stopped before any answer was assessed; nothing was saved.")
         self.app.pop_screen()
 
 
@@ -324,7 +336,8 @@ def render_report(report: InterviewReport) -> Text:
     text = Text()
     overall = "–" if report.overall_score is None else f"{report.overall_score:.0%}"
     text.append(f"Overall score {overall}", style="bold")
-    text.append(f"  ·  {len(report.results)} questions\n\n")
+    count = len(report.results)
+    text.append(f"  ·  {count} question{'' if count == 1 else 's'}\n\n")
     for number, result in enumerate(report.results, 1):
         score = "–" if result["score"] is None else f"{result['score']:.0%}"
         timing = f"{result['seconds']:.0f} s" + (" (time ran out)" if result["timed_out"] else "")
