@@ -75,3 +75,28 @@ def test_cli_dispatches_to_named_benchmarks(capsys: pytest.CaptureFixture[str]) 
 def test_store_options_are_checked() -> None:
     with pytest.raises(SystemExit):
         store.parse_args(["--cards", "100", "--picks", "100"])  # more picks than cards
+
+
+def test_screens_benchmark_runs_at_tiny_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import screens
+
+    large = screens.build_database(tmp_path / "large.db", 50, 10)
+    small = screens.build_database(tmp_path / "small.db", 20, 5)
+    # One pass each, at 80x24 to keep it quick; a step that lands on the wrong screen raises.
+    samples = screens.measure_screens(large, small, rounds=1, warm_up=False, size=(80, 24))
+    queries = {
+        side: screens.core_queries(db, repeats=1)
+        for side, db in (("large", large), ("small", small))
+    }
+
+    labels = [step.label for step in screens.STEPS]
+    for side in ("large", "small"):
+        assert list(samples[side]) == labels
+        assert all(len(values) == 1 and values[0] > 0 for values in samples[side].values())
+        assert all(len(values) == 1 and values[0] > 0 for values in queries[side].values())
+    results, _ = screens.report(samples, queries, {"large": (50, 10), "small": (20, 5)})
+    assert list(results["steps"]) == labels
+    assert all(step["ratio"] > 0 for step in results["steps"].values())
+    assert "overall:" in capsys.readouterr().out

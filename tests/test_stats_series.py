@@ -176,6 +176,8 @@ def test_reviews_per_day_by_deck(decks: Decks) -> None:
 def test_deck_filter_keeps_to_the_time_index(decks: Decks) -> None:
     """With a deck filter SQLite may walk ix_reviewlog_card_id once per day instead, which takes
     minutes on a million log rows (the reason the filter sits inside the aggregate)."""
+    if not decks.store.is_sqlite:
+        pytest.skip("reads SQLite's query plan")
     plans: list[str] = []
 
     def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:

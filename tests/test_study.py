@@ -164,6 +164,14 @@ def test_leech_is_tagged_and_suspended_after_threshold_lapses(store, settings) -
     assert study.next_card(now + timedelta(days=365)) is None
 
 
+def test_typed_answer_with_control_characters_is_stored(study, store) -> None:
+    card = study.next_card(NOW)
+    study.answer(card.card_id, Rating.GOOD, NOW, typed_answer="nul\x00 and \x1b[31mred\x1b[0m ✓")
+    with store.session() as session:
+        log = session.scalars(select(ReviewLog)).one()
+    assert log.typed_answer == "nul and \x1b[31mred\x1b[0m ✓"
+
+
 def test_each_rating_is_committed_before_the_next_card(study, store, tmp_path) -> None:
     card = study.next_card(NOW)
     study.answer(card.card_id, Rating.GOOD, NOW, duration_ms=4200, typed_answer="one")

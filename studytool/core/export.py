@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from studytool.core.cloze import brackets_to_cloze, cloze_to_brackets
+from studytool.core.cloze import brackets_to_cloze, cloze_to_brackets, has_cloze
 from studytool.core.demos import parse_demo_reference
 from studytool.core.importing import parse_text
 from studytool.core.importing.drafts import DeckParseError, NoteDraft
@@ -82,6 +82,18 @@ def _clean_value(text: str) -> str:
     """A field value as the primary format can hold it: clean, no trailing or blank-line spaces."""
     lines = [line.rstrip() for line in clean_text(text).split("\n")]
     return "\n".join(lines).strip()
+
+
+def _visible_value(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` instead of removed (as ``inert`` does)."""
+    text = (
+        text.replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n")
+    )
+    shown = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return "\n".join(line.rstrip() for line in shown.split("\n")).strip()
 
 
 def _clean_item(text: str) -> str:
@@ -167,6 +179,8 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _BULLET_LIKE = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+")
 _INDENT = "    "
+# Written for a card whose answer is empty (Anki notes may have an empty back); see _prepare_note.
+_NO_ANSWER = "(no answer)"
 _KIND_LINES = {NoteKind.REVERSED.value: "reversed", NoteKind.INTERVIEW.value: "interview"}
 _WINDOWS_RESERVED = {
     "con",
@@ -231,6 +245,7 @@ class _MarkdownNote:
     own_tags: list[str]
     demo: str | None
     key_written: bool
+    exact: bool = True  # False when a value had to be written otherwise than stored
 
     @property
     def expected(self) -> _Expected:
@@ -256,11 +271,23 @@ def _prepare_note(note: Note, deck_tags: list[str]) -> _MarkdownNote:
         except ValueError:
             demo = None  # a demo no longer offered would make the whole file fail to import
     kind = note.kind if note.kind in {k.value for k in NoteKind} else NoteKind.BASIC.value
+    question, answer = _clean_value(note.question), _clean_value(note.answer)
+    is_cloze = kind == NoteKind.CLOZE.value
+    # The format refuses an empty question, a non-cloze card without an answer and a cloze
+    # card without a deletion, and one such card makes the whole file fail to import. Removing
+    # escape sequences can leave exactly that ("\x1b[2J" as the question, "\x1b[}" eating the
+    # "}}" of a deletion), and Anki notes may have an empty back: write those values with
+    # their control characters shown as \xNN, or a placeholder answer, and log the note.
+    exact = True
+    if not question or (is_cloze and not has_cloze(question)):
+        question, exact = _visible_value(note.question), False
+    if not answer and not is_cloze:
+        answer, exact = _visible_value(note.answer) or _NO_ANSWER, False
     return _MarkdownNote(
         note=note,
         kind=kind,
-        question=_clean_value(note.question),
-        answer=_clean_value(note.answer),
+        question=question,
+        answer=answer,
         context=_clean_value(note.context),
         rubric=[item for item in map(_clean_item, note.rubric) if item],
         hints=[hint for hint in map(_clean_value, note.hints) if hint],
@@ -268,6 +295,7 @@ def _prepare_note(note: Note, deck_tags: list[str]) -> _MarkdownNote:
         own_tags=[tag for tag in _clean_tags(note.tags) if tag not in deck_tags],
         demo=demo,
         key_written=_VALID_ID.match(note.key) is not None,
+        exact=exact,
     )
 
 
@@ -437,7 +465,9 @@ def markdown_for_deck(deck: Deck, notes: Sequence[Note], source: str = "deck.md"
         care = [_INDENTED] * len(prepared)
         text = _render_deck(deck, prepared, deck_tags, care)
         bad = _mismatches(text, source, prepared)
-    lossy = {index for index, note in enumerate(prepared) if not note.key_written}
+    lossy = {
+        index for index, note in enumerate(prepared) if not (note.key_written and note.exact)
+    }
     lossy |= set(range(len(prepared)) if bad is None else bad)
     if lossy:
         keys = ", ".join(repr(prepared[index].note.key) for index in sorted(lossy)[:10])

@@ -47,9 +47,21 @@ class Prepared:
             returning = getattr(statement, "_returning", ())
             columns = list(returning)
         self.names = [column.key for column in columns]
-        self._result = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ]
+        self._dialect = dialect
+        self._types = [column.type.dialect_impl(dialect) for column in columns]
+        # Built from the first result's cursor description: some drivers' converters depend
+        # on the column's type code there (PostgreSQL's numeric OIDs; SQLite has none).
+        self._result: list[Any] | None = None
+
+    def _result_processors(self, description: Any) -> list[Any]:
+        if self._result is None:
+            codes = [column[1] for column in description] if description else []
+            codes += [None] * (len(self._types) - len(codes))
+            self._result = [
+                kind.result_processor(self._dialect, code)
+                for kind, code in zip(self._types, codes, strict=False)
+            ]
+        return self._result
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         merged = {**self._defaults, **values}
@@ -61,10 +73,11 @@ class Prepared:
             return converted
         return tuple(converted[name] for name in self._order)
 
-    def convert(self, raw: tuple[Any, ...]) -> dict[str, Any]:
+    def convert(self, raw: tuple[Any, ...], description: Any) -> dict[str, Any]:
+        processors = self._result_processors(description)
         return {
             name: (process(value) if process is not None else value)
-            for name, process, value in zip(self.names, self._result, raw, strict=True)
+            for name, process, value in zip(self.names, processors, raw, strict=True)
         }
 
 
@@ -80,11 +93,12 @@ class Cursor:
         return self
 
     def all(self) -> list[dict[str, Any]]:
-        return [self._statement.convert(row) for row in self._cursor.fetchall()]
+        description = self._cursor.description
+        return [self._statement.convert(row, description) for row in self._cursor.fetchall()]
 
     def first(self) -> dict[str, Any] | None:
         row = self._cursor.fetchone()
-        return None if row is None else self._statement.convert(row)
+        return None if row is None else self._statement.convert(row, self._cursor.description)
 
     def scalar(self) -> Any:
         row = self.first()

@@ -252,7 +252,16 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     where = describe_url(resolved)
     try:
         engine = make_engine(resolved)
-    except Exception as exc:  # bad URLs, missing drivers
+    except ModuleNotFoundError as exc:
+        hint = (
+            " (pip install 'studytool[postgres]' installs psycopg)"
+            if make_url(resolved).get_backend_name() == "postgresql"
+            else ""
+        )
+        raise StoreError(
+            f"cannot use database URL {where!r}: its driver is not installed: {exc}{hint}"
+        ) from exc
+    except Exception as exc:  # bad URLs
         raise StoreError(f"cannot use database URL {where!r}: {exc}") from exc
     store = Store(engine, resolved)
     try:

@@ -457,6 +457,10 @@ class StudySession:
         """Rate a card and commit the new state and the log row in one transaction."""
         chosen = Rating(rating)
         sql = self._sql
+        if typed_answer:
+            # PostgreSQL text cannot hold NUL (SQLite can); it never means anything in an
+            # answer, so both stores keep the same text without it.
+            typed_answer = typed_answer.replace("\x00", "")
         with self.store.raw_transaction(write=True) as cursor:
             row = self._card_state(cursor, card_id)
             state_before = _state_before(row)

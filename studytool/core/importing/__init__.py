@@ -6,7 +6,9 @@ result. Every problem is reported as ``file:line: what is wrong``.
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -64,13 +66,16 @@ def read_deck_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        # utf-8-sig drops a BOM before decoding, so exc.start does not count it; and lines end
+        # at \r\n, \r or \n, as the parsers count them (drafts.source_lines).
+        offset = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        line = len(re.split(rb"\r\n|\r|\n", data[:offset]))
         raise DeckParseError(
             [
                 ImportIssue(
                     source,
                     line,
-                    f"not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+                    f"not UTF-8 (byte 0x{data[offset]:02x} at offset {offset}); save the file as UTF-8",
                 )
             ]
         ) from exc

@@ -242,7 +242,8 @@ class _Rows:
 
 
 def _column(value: str, name: str, source: str, line: int, errors: list[ImportIssue]) -> int | None:
-    if value.isdigit() and int(value) >= 1:
+    # ASCII digits only: str.isdigit() is also true for "²" or "¹", which int() refuses.
+    if value.isascii() and value.isdigit() and int(value) >= 1:
         return int(value) - 1
     errors.append(ImportIssue(source, line, f"#{name}:{value} is not a column number (1, 2, ...)"))
     return None
