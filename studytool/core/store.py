@@ -235,7 +235,10 @@ def _friendly_operational_error(exc: Exception, url: str) -> StoreError:
             "Close the other studytool window or process and try again."
         )
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"{where}: the database is read-only. Check the file's permissions.")
+        return StoreError(
+            f"{where}: the database is read-only, so nothing was saved. Check the permissions "
+            "of the file and its folder, or whether the disk is mounted read-only."
+        )
     if "disk is full" in text or "disk i/o" in text:
         return StoreError(
             f"{where}: the disk is full or failing; free some space and try again. Nothing was saved."
