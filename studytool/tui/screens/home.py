@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from studytool.core.text_safety import inert
+
 if TYPE_CHECKING:
     from studytool.core.stats import DeckCounts
     from studytool.tui.app import StudyApp
@@ -74,8 +76,8 @@ class HomeScreen(Screen[None]):
         table.clear()
         for row in rows:
             table.add_row(
-                # Text, not a markup string: deck names are shown as written.
-                Text(_shorten(row.name, self._name_width()), no_wrap=True),
+                # Text, not a markup string: deck names are shown as written, and inert.
+                Text(_shorten(inert(row.name), self._name_width()), no_wrap=True),
                 *(_count_cell(value, style) for value, style in _cells(row)),
                 key=row.name,
             )

@@ -179,7 +179,7 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        deck_title = ", ".join(self.deck_names) if self.deck_names else "all decks"
+        deck_title = ", ".join(map(inert, self.deck_names)) if self.deck_names else "all decks"
         self.sub_title = f"Review · {deck_title}"
         try:
             assert self.study_app.store is not None
@@ -224,7 +224,7 @@ class ReviewScreen(Screen[None]):
         progress = self.query_one(ProgressBar)
         progress.update(total=len(self.rated) + counts.total, progress=len(self.rated))
         self.query_one("#review-meta", Static).update(
-            Text(f"{card.deck} · {STATE_LABELS.get(card.state, '')}", style="dim")
+            Text(f"{inert(card.deck)} · {STATE_LABELS.get(card.state, '')}", style="dim")
         )
         self.query_one("#question", Markdown).update(inert(card.front))
         self.query_one("#hint", Static).update("")
