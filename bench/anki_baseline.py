@@ -93,20 +93,38 @@ class AnkiCollection:
         conf["rev"]["perDay"] = min(reviews, ANKI_LIMIT_MAX)
         self.col.decks.update_config(conf)
 
+    def backdate(self, days: int) -> None:
+        """Make the collection ``days`` days old (its creation stamp, ``col.crt``), so day
+        numbers (review cards' ``due``, ``sched.today``) can lie in a history that long.
+
+        The backend reads the stamp when it opens the collection, so this closes and reopens
+        it; call it before adding anything.
+        """
+        from anki.collection import Collection
+
+        self.col.crt = int(self.col.crt) - days * 86_400
+        path = self.col.path
+        self.col.close()
+        self.col = Collection(path)
+
     def extend_today(self, *, new: int, reviews: int) -> None:
         """Raise today's limits (Anki's custom study), so a timed round never runs dry."""
         self.col.sched.extend_limits(new, reviews)
 
-    def build_requests(self, notes: Sequence[tuple[str, str]]) -> list[Any]:
-        """Note objects ready to add (untimed: the counterpart of building NoteDrafts)."""
+    def build_requests(
+        self, notes: Sequence[tuple[str, str]], deck_id: Any | None = None
+    ) -> list[Any]:
+        """Note objects ready to add (untimed: the counterpart of building NoteDrafts), to
+        the benchmark's deck or to ``deck_id``."""
         from anki.collection import AddNoteRequest
 
+        deck_id = self.deck_id if deck_id is None else deck_id
         requests = []
         for front, back in notes:
             note = self.col.new_note(self.notetype)
             note.fields[0] = front
             note.fields[1] = back
-            requests.append(AddNoteRequest(note=note, deck_id=self.deck_id))
+            requests.append(AddNoteRequest(note=note, deck_id=deck_id))
         return requests
 
     def add_requests(self, requests: Sequence[Any]) -> tuple[float, float]:

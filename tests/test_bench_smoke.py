@@ -100,3 +100,36 @@ def test_screens_benchmark_runs_at_tiny_size(
     assert list(results["steps"]) == labels
     assert all(step["ratio"] > 0 for step in results["steps"].values())
     assert "overall:" in capsys.readouterr().out
+
+
+def test_scale_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
+    from bench import scale
+
+    with_anki = _anki_importable()
+    argv = ["--cards", "2000", "--log-rows", "20000", "--rounds", "1", "--heavy-rounds", "1"]
+    argv += ["--picks", "20", "--import", "300", "--quiet"]
+    options = scale.parse_args([*argv, *([] if with_anki else ["--skip-anki"])])
+    report = scale.run(options)
+
+    stored = report.parameters["stored"]
+    assert set(stored) == ({"studytool", "Anki"} if with_anki else {"studytool"})
+    for side in stored.values():
+        assert side["cards"] == 2000 and side["log_rows"] == 20000 and side["due_reviews"] > 0
+    tasks = [row.task for row in report.rows if row.target is not None]
+    assert tasks == [
+        "pick+commit @2k (due reviews)",
+        "stats screen data",
+        "import 300 notes @2k (new deck)",
+        "import 300 notes @2k (large deck)",
+    ]
+    for row in report.rows:
+        assert row.ours is not None and row.ours.median > 0
+        if with_anki:
+            assert row.baseline is not None and row.baseline.median > 0
+            assert row.ratio is not None and row.ratio > 0
+        else:
+            assert row.baseline is None
+    assert not [note for note in report.notes if "ran out" in note or "warning" in note]
+    out = tmp_path / "scale.json"
+    report.write_json(out)
+    assert json.loads(out.read_text())["benchmark"] == "scale"

@@ -61,7 +61,11 @@ class Deck(SQLModel, table=True):
 
 
 class Note(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("deck_id", "key", name="uq_note_deck_key"),)
+    __table_args__ = (
+        UniqueConstraint("deck_id", "key", name="uq_note_deck_key"),
+        # Re-importing a file reads the notes it made in its deck (migration 0004).
+        Index("ix_note_deck_source", "deck_id", "source_file"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deck_id: int = Field(

@@ -133,25 +133,19 @@ def sync_deck(
     with store.transaction() as session:
         deck = _get_or_create_deck(session, name, parsed, now)
         assert deck.id is not None
+        # Only the notes this import can touch: those with the incoming keys, and those this
+        # file made before (to find the ones gone from it). Reading the whole deck instead
+        # made a 10,000-note import into a 100,000-note deck four times slower.
+        keys = [draft.key for draft in parsed.notes]
         existing = {
-            row.key: row
-            for row in session.execute(
-                select(
-                    col(Note.id),
-                    col(Note.key),
-                    col(Note.content_hash),
-                    col(Note.source_file),
-                    col(Note.source_line),
-                    col(Note.removed_from_source),
-                ).where(col(Note.deck_id) == deck.id)
-            )
+            row.key: row for row in _existing_notes(session, deck.id, keys, source)
         }
         to_add: list[NoteDraft] = []
         to_update: list[tuple[int, NoteDraft, bool]] = []
         seen_keys: set[str] = set()
-        for draft in parsed.notes:
-            seen_keys.add(draft.key)
-            row = existing.get(draft.key)
+        for draft, key in zip(parsed.notes, keys, strict=True):
+            seen_keys.add(key)
+            row = existing.get(key)
             if row is None:
                 to_add.append(draft)
                 continue
@@ -205,6 +199,34 @@ def sync_deck(
     return report
 
 
+_NOTE_COLUMNS = (
+    col(Note.id),
+    col(Note.key),
+    col(Note.content_hash),
+    col(Note.source_file),
+    col(Note.source_line),
+    col(Note.removed_from_source),
+)
+# Keys per IN (...) lookup: far below SQLite's and PostgreSQL's parameter limits.
+_KEY_CHUNK = 500
+
+
+def _existing_notes(session: Session, deck_id: int, keys: list[str], source: str) -> list[Any]:
+    """The deck's notes that have one of ``keys`` or came from ``source`` (each once)."""
+    rows: dict[int, Any] = {}
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        query = select(*_NOTE_COLUMNS).where(
+            col(Note.deck_id) == deck_id, col(Note.key).in_(chunk)
+        )
+        rows.update((row.id, row) for row in session.execute(query))
+    from_source = select(*_NOTE_COLUMNS).where(
+        col(Note.deck_id) == deck_id, col(Note.source_file) == source
+    )
+    rows.update((row.id, row) for row in session.execute(from_source))
+    return list(rows.values())
+
+
 def _insert_notes(
     session: Session, deck_id: int, drafts: list[NoteDraft], source: str, now: datetime
 ) -> None:
@@ -221,16 +243,22 @@ def _insert_notes(
             for d in batch
         ]
         bulk_insert(connection, note_table, rows)
-    keys = {d.key for d in drafts}
-    note_ids = {
-        key: note_id
-        for note_id, key in connection.execute(
-            select(note_table.c.id, note_table.c.key).where(note_table.c.deck_id == deck_id)
+    keys = [d.key for d in drafts]
+    note_ids: dict[str, int] = {}
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        note_ids.update(
+            (key, note_id)
+            for note_id, key in connection.execute(
+                select(note_table.c.id, note_table.c.key).where(
+                    note_table.c.deck_id == deck_id, note_table.c.key.in_(chunk)
+                )
+            )
         )
-        if key in keys
-    }
     cards = [
-        _new_card(note_ids[d.key], ordinal, now) for d in drafts for ordinal in d.card_ordinals()
+        _new_card(note_ids[key], ordinal, now)
+        for d, key in zip(drafts, keys, strict=True)
+        for ordinal in d.card_ordinals()
     ]
     card_table = Card.__table__  # type: ignore[attr-defined]
     for start in range(0, len(cards), _INSERT_BATCH):
