@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from textual.widgets import SelectionList
@@ -214,3 +215,57 @@ def test_snapshot_interview_question(snap_compare, store) -> None:
         screen.query_one("#interview-answer").cursor_blink = False
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+class SteadyClock:
+    """time.monotonic for the screen: each reading 20 s after the last, so times are fixed."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 20.0
+        return self.now
+
+
+async def _answer_everything(app: StudyApp, pilot) -> InterviewScreen:
+    screen = await start(app, pilot)
+    for _ in range(2):
+        await pilot.press(*"keys and values per layer", "ctrl+s")
+        await pilot.pause()
+        if screen.phase == "follow-up":
+            await pilot.press(*"memory", "ctrl+s")
+            await pilot.pause()
+        screen.query_one("#interview-criteria", SelectionList).select(0)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    return screen
+
+
+def test_snapshot_interview_report(snap_compare, app: StudyApp, monkeypatch) -> None:
+    import studytool.tui.screens.interview as interview_module
+
+    # Only this module's clock (Textual's own timing must stay real).
+    monkeypatch.setattr(interview_module, "time", SimpleNamespace(monotonic=SteadyClock()))
+
+    async def run_before(pilot) -> None:
+        screen = await _answer_everything(app, pilot)
+        assert screen.phase == "report"
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_interview_history(snap_compare, app: StudyApp, monkeypatch) -> None:
+    import studytool.tui.screens.interview as interview_module
+
+    # Only this module's clock (Textual's own timing must stay real).
+    monkeypatch.setattr(interview_module, "time", SimpleNamespace(monotonic=SteadyClock()))
+    monkeypatch.setenv("TZ", "UTC")
+
+    async def run_before(pilot) -> None:
+        await _answer_everything(app, pilot)
+        await pilot.press("escape", "h")
+        await pilot.pause()
+        assert isinstance(app.screen, InterviewHistoryScreen)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

@@ -47,7 +47,9 @@ class InterviewScreen(Screen[None]):
     CSS_PATH = CSS
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit", priority=True),
-        Binding("escape", "close", "Stop", show=True),
+        # One key, two meanings: the footer says which applies now (see check_action).
+        Binding("escape", "stop", "Stop"),
+        Binding("escape", "back", "Back"),
     ]
 
     phase: reactive[str] = reactive("answer")
@@ -146,6 +148,7 @@ class InterviewScreen(Screen[None]):
     def watch_phase(self, phase: str) -> None:
         for name in ("answer", "follow-up", "assess", "report"):
             self.set_class(phase == name, f"phase-{name}")
+        self.refresh_bindings()
 
     def _show_status(self) -> None:
         if self.phase == "report" or not self.questions:
@@ -311,7 +314,22 @@ class InterviewScreen(Screen[None]):
         self.phase = "report"
         self.sub_title = "Interview practice · report"
         self.query_one("#interview-status", Static).update("")
-        self.query_one("#interview-report", Static).update(render_report(report))
+        shown = render_report(report)
+        shown.append("\nescape goes back; h on the home screen lists past reports.", style="dim")
+        self.query_one("#interview-report", Static).update(shown)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("submit", "stop"):
+            return self.phase != "report"
+        if action == "back":
+            return self.phase == "report"
+        return True
+
+    def action_stop(self) -> None:
+        self.action_close()
+
+    def action_back(self) -> None:
+        self.action_close()
 
     def action_close(self) -> None:
         if self.phase != "report":
@@ -353,7 +371,6 @@ def render_report(report: InterviewReport) -> Text:
             ", ".join(f"{inert(t['topic'])} ({t['score']:.0%})" for t in report.weakest_topics)
         )
         text.append("\n")
-    text.append("\nescape goes back; h on the home screen lists past reports.", style="dim")
     return text
 
 
