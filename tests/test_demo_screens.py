@@ -105,3 +105,28 @@ async def test_a_card_opens_its_demo_with_its_example(store) -> None:
         await pilot.pause()
         assert isinstance(app.screen, TokenizerScreen)
         assert app.screen.query_one(Input).value == "Hi 🙂"
+
+
+def test_snapshot_demo_menu(snap_compare, store) -> None:
+    app = StudyApp(store, grading=False)
+    assert snap_compare(app, terminal_size=(80, 24), press=["d"])
+
+
+def test_snapshot_tokenizer(snap_compare, store) -> None:
+    """The three tokenizers side by side (tokenizer files only: no model weights load)."""
+    app = StudyApp(store, grading=False)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("d", "enter")
+        await pilot.pause()
+        screen = app.screen
+        box = screen.query_one(Input)
+        box.cursor_blink = False
+        box.value = "Hello, world! Tokenization splits unhappiness 🦀"
+        minilm = screen.query_one("#tokens-minilm")
+        smollm = screen.query_one("#tokens-smollm2")
+        await _until(pilot, lambda: "WordPiece" in str(minilm.render()))
+        await _until(pilot, lambda: "token" in str(smollm.render()))
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
