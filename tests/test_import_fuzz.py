@@ -21,10 +21,12 @@ seeds, for hunting bugs locally.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,17 +114,13 @@ def check_parse(text: str, source: str, parse: Callable[[], ParsedDeck]) -> Pars
     return deck
 
 
-def check_every_parser(text: str, suffix: str) -> dict[str, ParsedDeck | None]:
+def check_every_parser(text: str, suffix: str) -> None:
     """Detect and parse ``text``, then parse it as each format in turn."""
     source = f"fuzz{suffix}"
-    detected = detect_format(text.removeprefix("\ufeff"), suffix)
-    assert detected in FORMATS
-    results = {"auto": check_parse(text, source, lambda: parse_text(text, source, suffix))}
+    assert detect_format(text.removeprefix("\ufeff"), suffix) in FORMATS
+    check_parse(text, source, lambda: parse_text(text, source, suffix))
     for name in FORMATS:
-        results[name] = check_parse(
-            text, source, lambda name=name: parse_text(text, source, suffix, format_name=name)
-        )
-    return results
+        check_parse(text, source, functools.partial(parse_text, text, source, suffix, name))
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -250,7 +248,7 @@ def primary_document(draw: st.DrawFn, hostile: bool = False) -> Document:
                     ['name = "Fuzz deck"', 'description = "d"', 'tags = ["ai", "x"]']
                     + (['kind = "interview"', 'tags = "a b"'] if fence == "+++" else [])
                 ),
-                unique=True,
+                unique_by=lambda line: line.split("=")[0],  # TOML refuses a key twice
             )
         )
         lines += [fence, *body, fence, ""]
@@ -342,7 +340,9 @@ def obsidian_document(draw: st.DrawFn, hostile: bool = False) -> Document:
         if draw(st.booleans()):
             lines += [f"{'#' * draw(st.integers(1, 6))} {draw(text)}", ""]
         shape = draw(st.sampled_from(["single", "reversed", "multi", "multi-reversed", "cloze"]))
-        question = f"{draw(text)} number{index}"
+        # "std::string" in a question would be read as the "::" of the card.
+        plain = [w for w in WORDS if "::" not in w or "`" in w]
+        question = f"{draw(words(hostile, pool=plain))} number{index}"
         comment = draw(st.sampled_from(["", " <!--SR:!2024-01-01,1,250-->"]))
         if shape in ("single", "reversed"):
             separator = "::" if shape == "single" else ":::"
@@ -403,14 +403,18 @@ def anki_document(draw: st.DrawFn, hostile: bool = False) -> Document:
         fields = [f"front{index} {draw(text)}" + (" {{c1::hidden}}" if cloze else "")]
         fields += [draw(text) for _ in range(width - len(special) - 1)]
         if html:
-            fields = [draw(st.sampled_from(["{}", "<b>{}</b>", "<div>{}</div>", "{}<br>x"])).format(f) for f in fields]  # fmt: skip
+            wrap = st.sampled_from(["{}", "<b>{}</b>", "<div>{}</div>", "{}<br>x"])
+            fields = [draw(wrap).format(field) for field in fields]
         if draw(st.booleans()):
             fields[-1] += "\nsecond line"
         row = [""] * width
         for key, position in columns.items():
             row[position] = values[key]
         rest = iter(fields)
-        row = [value if position in columns.values() else next(rest) for position, value in enumerate(row)]  # fmt: skip
+        row = [
+            value if position in columns.values() else next(rest)
+            for position, value in enumerate(row)
+        ]
         lines += delimiter.join(_anki_field(value, delimiter) for value in row).split("\n")
     suffix = draw(st.sampled_from([".txt", ".tsv", ".csv"]))
     return Document(lines, count, suffix)
@@ -497,7 +501,7 @@ def test_valid_documents_parse_to_their_cards(format_name: str, data: st.DataObj
 
 
 @pytest.mark.parametrize("format_name", FORMATS)
-@fuzz_settings(120)
+@fuzz_settings(80)
 @given(data=st.data())
 def test_mutated_documents_parse_or_report_file_and_line(
     format_name: str, data: st.DataObject
@@ -519,7 +523,7 @@ _ALL_PIECES = sorted({*HOSTILE, *WORDS, *_OPENERS, *_LINE_ENDINGS})
     ),
     st.sampled_from(SUFFIXES),
 )
-# Found by this test: "²".isdigit() is true, but int("²") fails.
+# A crash found while writing these tests: "²".isdigit() is true, but int("²") fails.
 @example("#separator:tab\n#guid column:²\na\tb\n", ".txt")
 @example("#notetype column:\u00b9\na\tb\n", ".tsv")
 def test_random_text_parses_or_reports_file_and_line(text: str, suffix: str) -> None:
@@ -546,13 +550,12 @@ def _bytes_line_count(data: bytes) -> int:
             st.sampled_from(FORMATS).flatmap(lambda name: DOCUMENTS[name](hostile=True)),
             st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=3))),
             st.sampled_from([b"", b"\xef\xbb\xbf"]),
-        ).map(
-            lambda args: _splice(args[2] + args[0].text.encode(), args[1])
-        ),
+        ).map(lambda args: _splice(args[2] + args[0].text.encode(), args[1])),
     ),
     st.sampled_from(SUFFIXES),
 )
-# Found by this test: with a BOM, the offset of an undecodable byte was counted without it.
+# Wrong before the fix: with a BOM the offset of the bad byte was counted without the BOM,
+# and lines ending in a lone \r were not counted.
 @example(b"\xef\xbb\xbfa\nb\n\xff", ".md")
 @example(b"a\rb\r\xff", ".md")
 def test_files_read_or_report_file_and_line(data: bytes, suffix: str) -> None:
@@ -582,6 +585,27 @@ def _splice(data: bytes, edits: list[tuple[int, bytes]]) -> bytes:
         position %= len(data) + 1
         data = data[:position] + chunk + data[position:]
     return data
+
+
+def test_primary_parser_stays_fast_on_hostile_lines() -> None:
+    # Found probing hostile long lines: markdown-it's inline rules took about 20 s on one 200 KB
+    # line of "[" or "*_". The parser needs only block structure (code blocks), so inline
+    # parsing is now off, which also makes ordinary decks several times faster to read.
+    lines = ["[" * 200_000, "*_" * 100_000, "[a](" * 50_000, "`a " * 60_000]
+    text = "".join(f"Q: q{index}?\nA: {line}\n\n" for index, line in enumerate(lines))
+    started = time.perf_counter()
+    deck = parse_text(text, "big.md")
+    assert [note.answer for note in deck.notes] == [line.strip() for line in lines]
+    assert time.perf_counter() - started < 10
+
+
+def test_primary_sees_a_fence_right_after_an_html_line() -> None:
+    # Found by test_valid_documents_parse_to_their_cards (long run): markdown-it read the
+    # fence as part of the HTML block that "<details>" opens, so "Q: ..." in the code started
+    # a card, and the deck failed to import.
+    text = "Q: Hide it?\nA: Like this:\n<details>\n```python\nQ: code\n```\n</details>\n"
+    (note,) = parse_text(text, "deck.md").notes
+    assert note.answer == "Like this:\n<details>\n```python\nQ: code\n```\n</details>"
 
 
 # -- properties: primary format round trip -----------------------------------------------
@@ -678,6 +702,7 @@ def _assert_round_trip(deck: Deck, notes: list[Note]) -> None:
     with _export_warnings() as warnings:
         text, parsed = _export_and_parse(deck, notes)
     assert warnings == [], text
+    assert not _TERMINAL_CONTROLS.search(text), repr(text)
     assert [_content(draft) for draft in parsed.notes] == [_expected(n) for n in notes], text
     again = Deck(name=parsed.name or "", description=parsed.description, tags=parsed.tags)
     assert parsed.name == (clean_text(deck.name) or None)
@@ -728,7 +753,14 @@ def stored_note(draw: st.DrawFn, hostile: bool) -> Note:
         question = " ".join([*pieces, "{{c1::" + draw(words(False, max_size=2)) + "}}"])
         answer = draw(st.sampled_from(["", "Extra shown after reveal."]))
     else:
-        question, answer = draw(text), draw(text)
+        # Every importer refuses a card without a question, so none is stored.
+        question, answer = draw(text.filter(str.strip)), draw(text)
+    if hostile and draw(st.integers(0, 9)) == 0:
+        # Values that are empty once cleaned, and an empty back as Anki notes may have. (A
+        # cloze note always has a deletion: every importer refuses one without.)
+        odd = "{{c1::x\x1b[}}" if kind is NoteKind.CLOZE else "\x1b[2J"
+        question = draw(st.sampled_from([question, odd]))
+        answer = draw(st.sampled_from(["", "\x1b[0m\x07"]))
     item = words(hostile, max_size=4)
     explicit = draw(st.one_of(st.none(), _ID))
     return Note(
@@ -755,27 +787,31 @@ def _representable(note: Note) -> bool:
 
 
 @st.composite
-def stored_deck(draw: st.DrawFn, hostile: bool) -> tuple[Deck, list[Note]]:
+def stored_deck(
+    draw: st.DrawFn, hostile: bool, representable: bool = True
+) -> tuple[Deck, list[Note]]:
     notes = draw(
         st.lists(stored_note(hostile), min_size=1, max_size=5, unique_by=lambda note: note.key)
     )
-    assume(all(_representable(note) for note in notes))
+    if representable:
+        assume(all(_representable(note) for note in notes))
     name = draw(st.one_of(st.sampled_from(["Fuzz", "LLM: tokens & ids", "日本語"]), words(hostile)))
     tags = draw(st.lists(_TAG, max_size=2, unique=True))
-    if tags and draw(st.booleans()):
+    hoisted = draw(st.booleans())
+    if tags and hoisted:
         for note in notes:  # deck tags that every note has go in the front matter
             note.tags = list(dict.fromkeys([*tags, *note.tags]))
     description = draw(st.one_of(st.just(""), words(hostile)))
     return Deck(name=name, description=description, tags=tags), notes
 
 
-@fuzz_settings(80)
+@fuzz_settings(40)
 @given(stored_deck(hostile=False))
 def test_markdown_export_round_trips(deck_and_notes: tuple[Deck, list[Note]]) -> None:
     _assert_round_trip(*deck_and_notes)
 
 
-@fuzz_settings(80)
+@fuzz_settings(40)
 @given(stored_deck(hostile=True))
 def test_markdown_export_round_trips_cleaned_hostile_text(
     deck_and_notes: tuple[Deck, list[Note]],
@@ -783,7 +819,7 @@ def test_markdown_export_round_trips_cleaned_hostile_text(
     _assert_round_trip(*deck_and_notes)
 
 
-@fuzz_settings(80)
+@fuzz_settings(60)
 @given(primary_document(hostile=True))
 def test_primary_parse_export_parse_is_stable(doc: Document) -> None:
     """A primary deck that imports exports to a file that imports to the same notes."""
@@ -815,8 +851,8 @@ def test_primary_parse_export_parse_is_stable(doc: Document) -> None:
 _TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@fuzz_settings(80)
-@given(stored_deck(hostile=True))
+@fuzz_settings(40)
+@given(stored_deck(hostile=True, representable=False))
 @example(
     (
         Deck(name="\x1b]0;title\x07Deck\x9b2J", description="\x1b[31mred\x00", tags=[]),
@@ -835,9 +871,11 @@ _TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
     )
 )
 def test_exports_carry_no_terminal_controls(deck_and_notes: tuple[Deck, list[Note]]) -> None:
+    """Whatever the notes hold, the file is inert and imports (each note, if not exactly)."""
     deck, notes = deck_and_notes
-    text = markdown_for_deck(deck, notes, "export.md")
+    text, parsed = _export_and_parse(deck, notes)
     assert not _TERMINAL_CONTROLS.search(text), repr(text)
+    assert [draft.key for draft in parsed.notes] == [note.key for note in notes]
     for note in notes:
         for value in (note.question, note.answer, note.context, *note.hints, *note.rubric):
             assert not _TERMINAL_CONTROLS.search(markdown_to_html(value))
@@ -847,19 +885,22 @@ def test_exports_carry_no_terminal_controls(deck_and_notes: tuple[Deck, list[Not
 
 
 @pytest.mark.parametrize(
-    ("question", "answer"),
+    ("question", "answer", "written_question", "written_answer"),
     [
-        # Found by test_primary_parse_export_parse_is_stable: once its escapes were removed,
-        # the question (or answer) was empty, and the exported file did not import at all.
-        ("\x1b[2J", "a"),
-        ("q", "\x1b[0m\x07"),
+        # Once its escapes were removed the question (or answer) was empty, and the exported
+        # file did not import at all (test_primary_parse_export_parse_is_stable fails without
+        # the fix). Such values are written with their control characters shown instead.
+        ("\x1b[2J", "a", "\\x1b[2J", "a"),
+        ("q", "\x1b[0m\x07", "q", "\\x1b[0m\\x07"),
         # Removing "\x1b[}" took the closing braces of the deletion with it.
-        ("{{c1::x\x1b[}}", ""),
+        ("{{c1::x\x1b[}}", "", "{{c1::x\\x1b[}}", ""),
         # An Anki note with an empty back.
-        ("front", ""),
+        ("front", "", "front", "(no answer)"),
     ],
 )
-def test_export_of_text_that_cleans_to_nothing_still_imports(question: str, answer: str) -> None:
+def test_export_of_text_that_cleans_to_nothing_still_imports(
+    question: str, answer: str, written_question: str, written_answer: str
+) -> None:
     kind = NoteKind.CLOZE if "{{c1::" in question else NoteKind.BASIC
     notes = [
         Note(deck_id=1, key="odd", kind=kind.value, question=question, answer=answer),
@@ -868,9 +909,8 @@ def test_export_of_text_that_cleans_to_nothing_still_imports(question: str, answ
     with _export_warnings() as warnings:
         text, parsed = _export_and_parse(Deck(name="Odd"), notes)
     assert not _TERMINAL_CONTROLS.search(text)
-    assert [d.key for d in parsed.notes] == ["odd", "fine"]
-    assert parsed.notes[1].answer == "yes"
+    odd, fine = parsed.notes
+    assert (odd.key, odd.question, odd.answer) == ("odd", written_question, written_answer)
+    assert (fine.key, fine.question, fine.answer) == ("fine", "Fine?", "yes")
+    # The note that changed is named; the other is not.
     assert len(warnings) == 1 and "'odd'" in warnings[0] and "'fine'" not in warnings[0]
-    # Nothing was lost that could be kept: the control characters are shown, not removed.
-    assert parsed.notes[0].question == {"\x1b[2J": "\\x1b[2J"}.get(question, parsed.notes[0].question)
-

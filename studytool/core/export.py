@@ -6,7 +6,9 @@ stored about a deck, scheduling state and review log included. ``.apkg`` files o
 and re-exports update the notes imported before (GUIDs come from the notes' stable keys).
 
 Text is cleaned of terminal escape sequences and control characters on the way out (JSON
-escapes them instead, so the backup stays exact): an exported file is safe to ``cat``.
+escapes them instead, so the backup stays exact): an exported file is safe to ``cat``. Where
+removing them would leave markdown that cannot import (an empty question), they are written
+as visible ``\\xNN`` text instead.
 Nothing here prints or prompts; errors are :class:`ExportError` or :class:`FileExistsError`.
 """
 
@@ -465,9 +467,7 @@ def markdown_for_deck(deck: Deck, notes: Sequence[Note], source: str = "deck.md"
         care = [_INDENTED] * len(prepared)
         text = _render_deck(deck, prepared, deck_tags, care)
         bad = _mismatches(text, source, prepared)
-    lossy = {
-        index for index, note in enumerate(prepared) if not (note.key_written and note.exact)
-    }
+    lossy = {index for index, note in enumerate(prepared) if not (note.key_written and note.exact)}
     lossy |= set(range(len(prepared)) if bad is None else bad)
     if lossy:
         keys = ", ".join(repr(prepared[index].note.key) for index in sorted(lossy)[:10])

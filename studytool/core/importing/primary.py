@@ -74,8 +74,13 @@ class _CardBlock:
 
 @functools.cache
 def _markdown_parser() -> MarkdownIt:
-    # Built once: constructing a parser costs more than parsing a typical deck.
-    return MarkdownIt("commonmark")
+    # Built once: constructing a parser costs more than parsing a typical deck. Only block
+    # tokens (code blocks) are read, so inline parsing is off: it took most of the time on
+    # ordinary decks, and tens of seconds on one hostile 200 KB line of "[" or "*_".
+    # HTML blocks are off too: one runs on to the next blank line, so a fence right after a
+    # "<details>" line was not seen and "Q: ..." lines in its code were read as cards. Lines
+    # inside HTML are never code here either way.
+    return MarkdownIt("commonmark").disable(["inline", "html_block"])
 
 
 def _code_line_numbers(text: str) -> set[int]:
