@@ -42,6 +42,7 @@ BOTH_BACKENDS = {
     "test_interview_core",
     "test_importing",
     "test_optimize",
+    "test_export",
 }
 
 

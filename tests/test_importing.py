@@ -221,3 +221,24 @@ def test_import_never_writes_to_the_source_file(store, tmp_path) -> None:
 def test_utf8_bom_is_accepted() -> None:
     deck = parse_text("\ufeffQ: q\nA: a\n", "bom.md")
     assert deck.notes[0].question == "q"
+
+
+def test_nul_characters_are_dropped_on_the_way_in(store) -> None:
+    """PostgreSQL cannot store NUL; both stores keep the text without it, and re-importing
+    the same file still finds the same notes."""
+    text = (
+        '+++\nname = "N\\u0000UL deck"\n+++\nQ: a\x00b?\nA: c\x00d\nR:\n- e\x00f\nid: key\x00one\n'
+    )
+    first = sync_deck(store, parse_text(text, "nul.md"))
+    again = sync_deck(store, parse_text(text, "nul.md"))
+    assert len(first.added) == 1 and again.unchanged == 1 and not again.added
+    with store.session() as session:
+        (note,) = session.scalars(select(Note)).all()
+        deck = session.get(Deck, note.deck_id)
+    assert (deck.name, note.key, note.question, note.answer, note.rubric) == (
+        "NUL deck",
+        "keyone",
+        "ab?",
+        "cd",
+        ["ef"],
+    )

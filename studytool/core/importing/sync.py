@@ -64,18 +64,24 @@ def stored_source(source: str) -> str:
     return str(Path(source).expanduser().resolve())
 
 
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL (SQLite can); it never means anything in a card, so
+    # both stores keep the same text without it.
+    return text.replace("\x00", "")
+
+
 def _note_values(draft: NoteDraft, source: str) -> dict[str, Any]:
     return {
-        "key": draft.key,
+        "key": _without_nul(draft.key),
         "kind": draft.kind.value,
-        "question": draft.question,
-        "answer": draft.answer,
-        "context": draft.context,
-        "rubric": draft.rubric,
-        "hints": draft.hints,
-        "follow_ups": draft.follow_ups,
-        "tags": draft.tags,
-        "demo": draft.demo,
+        "question": _without_nul(draft.question),
+        "answer": _without_nul(draft.answer),
+        "context": _without_nul(draft.context),
+        "rubric": [_without_nul(item) for item in draft.rubric],
+        "hints": [_without_nul(item) for item in draft.hints],
+        "follow_ups": [_without_nul(item) for item in draft.follow_ups],
+        "tags": [_without_nul(item) for item in draft.tags],
+        "demo": None if draft.demo is None else _without_nul(draft.demo),
         "source_file": source,
         "source_line": draft.line,
         "content_hash": draft.content_hash(),
@@ -123,7 +129,7 @@ def sync_deck(
 ) -> SyncReport:
     """Write ``parsed`` into its deck in one transaction (all or nothing) and report what changed."""
     now = now or utcnow()
-    name = deck_name_for(parsed, deck_name)
+    name = _without_nul(deck_name_for(parsed, deck_name))
     source = stored_source(parsed.source)
     report = SyncReport(
         deck=name, source=source, format=parsed.format, pruned=prune, dry_run=dry_run
@@ -136,10 +142,8 @@ def sync_deck(
         # Only the notes this import can touch: those with the incoming keys, and those this
         # file made before (to find the ones gone from it). Reading the whole deck instead
         # made a 10,000-note import into a 100,000-note deck four times slower.
-        keys = [draft.key for draft in parsed.notes]
-        existing = {
-            row.key: row for row in _existing_notes(session, deck.id, keys, source)
-        }
+        keys = [_without_nul(draft.key) for draft in parsed.notes]
+        existing = {row.key: row for row in _existing_notes(session, deck.id, keys, source)}
         to_add: list[NoteDraft] = []
         to_update: list[tuple[int, NoteDraft, bool]] = []
         seen_keys: set[str] = set()
@@ -216,9 +220,7 @@ def _existing_notes(session: Session, deck_id: int, keys: list[str], source: str
     rows: dict[int, Any] = {}
     for start in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[start : start + _KEY_CHUNK]
-        query = select(*_NOTE_COLUMNS).where(
-            col(Note.deck_id) == deck_id, col(Note.key).in_(chunk)
-        )
+        query = select(*_NOTE_COLUMNS).where(col(Note.deck_id) == deck_id, col(Note.key).in_(chunk))
         rows.update((row.id, row) for row in session.execute(query))
     from_source = select(*_NOTE_COLUMNS).where(
         col(Note.deck_id) == deck_id, col(Note.source_file) == source
@@ -243,7 +245,7 @@ def _insert_notes(
             for d in batch
         ]
         bulk_insert(connection, note_table, rows)
-    keys = [d.key for d in drafts]
+    keys = [_without_nul(d.key) for d in drafts]
     note_ids: dict[str, int] = {}
     for start in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[start : start + _KEY_CHUNK]
