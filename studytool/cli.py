@@ -126,10 +126,17 @@ def import_command(
     """Import deck files or folders (markdown, Obsidian, flashcard notes, Anki text exports)."""
     from studytool.core.importing import find_deck_files
     from studytool.core.importing.batch import NO_DECK_FILES, FileOutcome, import_paths
+    from studytool.core.restore import looks_like_backup
 
     missing = [str(source) for source in sources if not source.exists()]
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
+    backups = [source for source in sources if source.is_file() and looks_like_backup(source)]
+    if backups:
+        raise click.ClickException(
+            f"{backups[0]} is a studytool backup (export --format json), not a deck file; "
+            f"bring it back with `studytool restore {backups[0]}`"
+        )
     total_files = sum(1 for _ in find_deck_files(sources))
     if not total_files:
         raise click.ClickException(NO_DECK_FILES)
@@ -286,8 +293,9 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
-    help="Output file (json, apkg) or folder (markdown).",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="Output file (json, apkg; markdown for one deck, e.g. deck.md), or folder (markdown, "
+    "one file per deck); - writes json or one deck's markdown to standard output.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @pass_context
@@ -298,8 +306,14 @@ def export(
     from studytool.core import export as exporting
 
     deck_names = list(deck) or None
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout and fmt == "apkg":
+        raise click.ClickException("an .apkg is a binary file: give its name with -o, e.g. -o decks.apkg")
     with obj.store() as store:
         try:
+            if to_stdout:
+                click.echo(_export_text(store, fmt, deck_names), nl=False)
+                return
             if fmt == "markdown":
                 written = exporting.export_markdown(
                     store, deck_names, output or Path("studytool-export"), overwrite=overwrite
@@ -312,8 +326,47 @@ def export(
                 written = [exporting.export_apkg(store, deck_names, target, overwrite=overwrite)]
         except (exporting.ExportError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the export: {exc}") from exc
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def _export_text(store: Any, fmt: str, deck_names: list[str] | None) -> str:
+    """What ``export -o -`` prints: the JSON backup, or one deck's markdown."""
+    from studytool.core import export as exporting
+
+    if fmt == "json":
+        return exporting.backup_text(store, deck_names)
+    return exporting.markdown_text(store, deck_names)
+
+
+@main.command()
+@click.argument(
+    "backup", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="BACKUP.json"
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace a collection that already holds decks or reviews (it is saved first).",
+)
+@pass_context
+def restore(obj: Context, backup: Path, replace: bool) -> None:
+    """Restore a JSON backup (export --format json): decks, cards, scheduling and review log."""
+    from studytool.core.restore import RestoreError, read_backup, restore_backup
+
+    try:
+        document = read_backup(backup)
+    except RestoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with obj.store(with_bundled=False) as store:
+        try:
+            summary = restore_backup(store, document, replace=replace)
+        except RestoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if summary.previous_saved_to is not None:
+        click.echo(f"Saved the collection it replaced to {summary.previous_saved_to}")
+    click.echo(f"Restored {summary.restored.describe()} from {backup}.")
 
 
 @main.command()

@@ -43,6 +43,7 @@ BOTH_BACKENDS = {
     "test_importing",
     "test_optimize",
     "test_export",
+    "test_restore",
 }
 
 

@@ -30,7 +30,7 @@ from studytool.core.importing import parse_file
 from studytool.core.importing.drafts import NoteDraft, ParsedDeck
 from studytool.core.importing.sync import sync_deck
 from studytool.core.models import Note, NoteKind
-from studytool.core.store import Store
+from studytool.core.store import Store, open_store
 from studytool.core.study import StudySession
 
 from .conftest import FIXTURES, NOW
@@ -357,7 +357,7 @@ def test_json_backup_holds_cards_and_review_log(deck_store: Store, tmp_path: Pat
 
     out = export_json(deck_store, [DECK], tmp_path / "backup.json", now=NOW + timedelta(hours=1))
     document = json.loads(out.read_text())
-    assert (document["format"], document["version"]) == ("studytool-export", 1)
+    assert (document["format"], document["version"]) == ("studytool-export", 2)
     assert document["exported_at"] == "2026-03-10T13:00:00+00:00"
     (deck,) = document["decks"]
     assert deck["name"] == DECK and deck["tags"] == ["llm"]
@@ -505,6 +505,7 @@ def test_apkg_escapes_html_sanitizes_tags_and_keeps_suspension(
 
 
 def test_apkg_refuses_to_overwrite(deck_store: Store, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
     out = export_apkg(deck_store, None, tmp_path / "out" / "d.apkg")
     with pytest.raises(FileExistsError, match="d.apkg already exists"):
         export_apkg(deck_store, None, out)
@@ -545,3 +546,53 @@ def test_markdown_to_html() -> None:
     )
     assert markdown_to_html("```\nunclosed <b>") == "<pre><code>unclosed &lt;b&gt;</code></pre>"
     assert markdown_to_html("list:\n- a\n  - b") == "list:<br>- a<br>\u00a0\u00a0- b"
+
+
+# -- destinations ----------------------------------------------------------------------------
+
+
+def test_markdown_to_a_file_name_writes_that_file(deck_store: Store, tmp_path: Path) -> None:
+    (path,) = export_markdown(deck_store, [DECK], tmp_path / "rag.md")
+    assert path == tmp_path / "rag.md" and path.is_file()
+    assert parse_file(path).name == DECK
+    _add_deck(deck_store, "Second", [NoteDraft(kind=NoteKind.BASIC, question="q?", answer="a")])
+    with pytest.raises(ExportError, match=r"rag2\.md names one file, but 2 decks are selected"):
+        export_markdown(deck_store, None, tmp_path / "rag2.md")
+    assert not (tmp_path / "rag2.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("export", "name"),
+    [(export_markdown, "x.md"), (export_markdown, "folder"), (export_json, "x.json"), (export_apkg, "x.apkg")],
+)
+def test_a_missing_parent_folder_is_named_and_not_created(
+    deck_store: Store, tmp_path: Path, export: object, name: str
+) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(ExportError, match=f"the folder {re.escape(str(missing))} does not exist"):
+        export(deck_store, [DECK], missing / name)  # type: ignore[operator]
+    assert not (tmp_path / "no").exists()
+
+
+def test_cli_export_to_standard_output(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from studytool.cli import main
+
+    db = tmp_path / "c.db"
+    store = open_store(f"sqlite:///{db}")
+    _add_deck(store, DECK, _drafts(), tags=["llm"])
+    store.close()
+    runner = CliRunner()
+    base = ["--no-bundled-decks", "--db", str(db), "export"]
+
+    as_json = runner.invoke(main, [*base, "--format", "json", "-o", "-"])
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.stdout)["decks"][0]["name"] == DECK
+    as_markdown = runner.invoke(main, [*base, "--format", "markdown", "-o", "-"])
+    assert as_markdown.exit_code == 0 and as_markdown.stdout.startswith('+++\nname = "Python & LLMs"')
+    (tmp_path / "d.md").write_text(as_markdown.stdout, encoding="utf-8")
+    assert len(parse_file(tmp_path / "d.md").notes) == len(_drafts())
+    binary = runner.invoke(main, [*base, "--format", "apkg", "-o", "-"])
+    assert binary.exit_code == 1 and "an .apkg is a binary file" in binary.output
+    assert not list(tmp_path.glob("-*")) and not (Path.cwd() / "-").exists()

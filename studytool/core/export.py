@@ -42,13 +42,23 @@ from studytool.core.demos import parse_demo_reference
 from studytool.core.importing import parse_text
 from studytool.core.importing.drafts import DeckParseError, NoteDraft
 from studytool.core.importing.primary import parse_primary
-from studytool.core.models import Card, Deck, Note, NoteKind, ReviewLog, utcnow
+from studytool.core.models import (
+    Card,
+    Deck,
+    InterviewReport,
+    Note,
+    NoteKind,
+    ReviewLog,
+    Setting,
+    utcnow,
+)
 from studytool.core.store import Store
 
 logger = logging.getLogger(__name__)
 
 JSON_FORMAT = "studytool-export"
-JSON_VERSION = 1
+# Version 2 added the collection's settings and interview reports to a whole-collection export.
+JSON_VERSION = 2
 
 
 class ExportError(Exception):
@@ -160,9 +170,35 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
+def _require_folder(folder: Path) -> None:
+    """Refuse a destination whose folder is missing: creating folders from a typo hides it."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ExportError(f"the folder {folder} {what}; create it first, or choose another -o")
+
+
+def markdown_destinations(out: Path, stems: Sequence[str]) -> list[Path]:
+    """Where each deck's markdown goes: ``out`` itself when it names a file, else ``out/<stem>.md``.
+
+    A path with a suffix (``rag.md``) that is not an existing folder names a file and can hold
+    one deck only; anything else is a folder, created if its parent exists.
+    """
+    if out.suffix and not out.is_dir():
+        if len(stems) != 1:
+            raise ExportError(
+                f"{out} names one file, but {len(stems)} decks are selected (one deck per "
+                "markdown file); give a folder to -o, or choose one deck with --deck"
+            )
+        _require_folder(out.parent)
+        return [out]
+    if not out.is_dir():
+        _require_folder(out.parent)
+    return [out / f"{stem}.md" for stem in stems]
+
+
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file beside ``path``, so a failed export leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _require_folder(path.parent)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(handle)
     partial = Path(name)
@@ -487,14 +523,15 @@ def markdown_for_deck(deck: Deck, notes: Sequence[Note], source: str = "deck.md"
 def export_markdown(
     store: Store,
     deck_names: list[str] | None,
-    out_dir: Path,
+    out: Path,
     *,
     overwrite: bool = False,
     include_removed: bool = False,
 ) -> list[Path]:
-    """Write each deck to ``out_dir/<deck-slug>.md`` in the primary format; return the paths.
+    """Write each deck to ``out/<deck-slug>.md`` (or to the file ``out``, for one deck) in the
+    primary format; return the paths.
 
-    ``deck_names=None`` exports every deck. Notes that left their source file (suspended by
+    ``deck_names=None`` exports every deck. A missing parent folder is an :class:`ExportError`. Notes that left their source file (suspended by
     import) are skipped unless ``include_removed``. Existing files are never replaced unless
     ``overwrite``: FileExistsError names them, and nothing is written.
     """
@@ -502,22 +539,43 @@ def export_markdown(
         decks = _select_decks(session, deck_names)
         contents = [(deck, _deck_notes(session, deck, include_removed)) for deck in decks]
 
-    paths: list[Path] = []
-    used: set[str] = set()
+    stems: list[str] = []
     for deck, _ in contents:
         stem = deck_file_stem(deck.name)
         candidate, number = stem, 1
-        while candidate in used:
+        while candidate in stems:
             number += 1
             candidate = f"{stem}-{number}"
-        used.add(candidate)
-        paths.append(out_dir / f"{candidate}.md")
+        stems.append(candidate)
+    paths = markdown_destinations(out, stems)
     _refuse_existing(paths, overwrite)
 
+    if not out.is_dir() and paths[0].parent == out:
+        out.mkdir()
     for path, (deck, notes) in zip(paths, contents, strict=True):
         text = markdown_for_deck(deck, notes, str(path))
         _write_atomically(path, functools.partial(_write_text, text=text))
     return paths
+
+
+def markdown_text(
+    store: Store, deck_names: list[str] | None, *, include_removed: bool = False
+) -> str:
+    """One deck in the primary format, as text (what ``export -o -`` prints).
+
+    The selection (``None``: every deck) must come to one deck, since a markdown document
+    holds one; otherwise :class:`ExportError` says how to choose.
+    """
+    with store.session() as session:
+        decks = _select_decks(session, deck_names)
+        if len(decks) != 1:
+            raise ExportError(
+                f"markdown on standard output holds one deck, and {len(decks)} are selected; "
+                "choose one with --deck NAME, or give a folder to -o"
+            )
+        deck = decks[0]
+        notes = _deck_notes(session, deck, include_removed)
+    return markdown_for_deck(deck, notes, f"{deck_file_stem(deck.name)}.md")
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -541,20 +599,10 @@ def _row(model: Any) -> dict[str, Any]:
     }
 
 
-def export_json(
-    store: Store,
-    deck_names: list[str] | None,
-    out_path: Path,
-    *,
-    overwrite: bool = False,
-    now: datetime | None = None,
-) -> Path:
-    """Write a full backup of the decks to ``out_path``: every note, card and review, exactly.
-
-    The document is ``{"format": "studytool-export", "version": 1, "exported_at": ...,
-    "decks": [{...deck, "notes": [{...note, "cards": [{...card, "reviews": [...]}]}]}]}``;
-    columns appear under their table's names, datetimes as ISO 8601 strings in UTC.
-    """
+def backup_document(
+    store: Store, deck_names: list[str] | None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Everything stored about the decks, as the JSON backup document (see :func:`export_json`)."""
     document: dict[str, Any] = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
@@ -563,7 +611,6 @@ def export_json(
     }
     with store.session() as session:
         decks = _select_decks(session, deck_names)
-        _refuse_existing([out_path], overwrite)
         for deck in decks:
             notes = session.exec(
                 select(Note).where(Note.deck_id == deck.id).order_by(col(Note.id))
@@ -598,8 +645,43 @@ def export_json(
                     ],
                 }
             )
-    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    text = _RAW_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+        if deck_names is None:
+            # The whole collection: what else it holds, so that a restore brings all of it back.
+            document["settings"] = [
+                _row(row) for row in session.exec(select(Setting).order_by(col(Setting.key)))
+            ]
+            document["interview_reports"] = [
+                _row(row)
+                for row in session.exec(select(InterviewReport).order_by(col(InterviewReport.id)))
+            ]
+    return document
+
+
+def backup_text(store: Store, deck_names: list[str] | None, *, now: datetime | None = None) -> str:
+    """The JSON backup as text, safe to print to a terminal."""
+    text = json.dumps(backup_document(store, deck_names, now=now), ensure_ascii=False, indent=2)
+    return _RAW_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text + "\n")
+
+
+def export_json(
+    store: Store,
+    deck_names: list[str] | None,
+    out_path: Path,
+    *,
+    overwrite: bool = False,
+    now: datetime | None = None,
+) -> Path:
+    """Write a full backup of the decks to ``out_path``: every note, card and review, exactly.
+
+    The document is ``{"format": "studytool-export", "version": 2, "exported_at": ...,
+    "decks": [{...deck, "notes": [{...note, "cards": [{...card, "reviews": [...]}]}]}]}``;
+    columns appear under their table's names, datetimes as ISO 8601 strings in UTC. An export
+    of every deck (``deck_names=None``) also holds ``"settings"`` and ``"interview_reports"``.
+    ``studytool restore`` (:mod:`studytool.core.restore`) reads it back.
+    """
+    _require_folder(out_path.parent)
+    _refuse_existing([out_path], overwrite)
+    text = backup_text(store, deck_names, now=now)
     _write_atomically(out_path, functools.partial(_write_text, text=text))
     return out_path
 

@@ -255,7 +255,7 @@ class GenerationRun:
         if self.seed is not None:
             generator = torch.Generator().manual_seed(self.seed)
         sequence = torch.tensor([self.prompt_ids], dtype=torch.long)
-        past: Any = None
+        cache: Any = None
         generated: list[int] = []
         shown = ""
         started = time.perf_counter()
@@ -264,17 +264,17 @@ class GenerationRun:
                 self.stop_reason = "cancelled"
                 return
             step_started = time.perf_counter()
-            inputs = sequence if (past is None or not self.use_cache) else sequence[:, -1:]
+            inputs = sequence if (cache is None or not self.use_cache) else sequence[:, -1:]
             try:
                 with torch.inference_mode():
                     output = model(
                         input_ids=inputs,
-                        past_key_values=past,
+                        cache=cache,
                         use_cache=self.use_cache,
                         logits_to_keep=0 if self.keep_all_logits else 1,
                     )
                 if self.use_cache:
-                    past = output.past_key_values
+                    cache = output.cache
                 logits = output.logits[0, -1].float()
                 before = torch.softmax(logits, dim=-1)
                 after = sampling_distribution(logits, settings)
