@@ -13,8 +13,11 @@ REQ := requirements
 # CUDA build of torch included. No build isolation either: it would fetch unpinned build
 # back-ends; the locked hatchling and setuptools build studytool and openai-whisper instead.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation
+# `make lock` upgrades everything; `make lock LOCK_UPGRADE=` only adds what pyproject.toml
+# gained since the last lock, keeping every other pin.
+LOCK_UPGRADE ?= --upgrade
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-	--no-emit-index-url --no-emit-find-links --upgrade
+	--no-emit-index-url --no-emit-find-links $(LOCK_UPGRADE)
 
 .PHONY: run test bench lint lock clean-venv
 
@@ -30,6 +33,7 @@ bench: $(STAMPS)/bench
 lint: $(STAMPS)/test
 	$(BIN)/ruff check studytool tests bench scripts
 	$(BIN)/mypy studytool
+	$(BIN)/lint-imports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

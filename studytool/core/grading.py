@@ -455,37 +455,12 @@ class GraderUnavailable(Exception):
 GraderState = Literal["idle", "loading", "ready", "failed"]
 
 
-_shared_graders: dict[str, Grader] = {}
-_shared_lock = threading.Lock()
-
-
-def _load_embedding_grader() -> Grader:
-    """The embedding grader, loaded once per process and model folder.
-
-    Every session of the app (and every test) shares it: the model is read-only, the grader
-    serialises its own calls, and loading it again would cost seconds each time.
-    """
-    # Imported here: the ML stack takes seconds to import and the first screen must not wait.
-    import os
-
-    from studytool.ml.grader import load_grader
-    from studytool.ml.models import MODEL_DIR_ENV, ModelUnavailable
-
-    key = os.environ.get(MODEL_DIR_ENV, "")
-    with _shared_lock:
-        grader = _shared_graders.get(key)
-        if grader is None:
-            try:
-                loaded = load_grader()
-                loaded.warm()
-            except ModelUnavailable as exc:
-                raise GraderUnavailable(str(exc)) from exc
-            grader = _shared_graders[key] = loaded
-        return grader
-
-
 class BackgroundGrader:
     """Loads the grader once, on a background thread, and grades with it when it is ready.
+
+    ``load`` builds the grader (and raises :class:`GraderUnavailable` when it cannot): the
+    front ends pass :func:`studytool.ml.load_answer_grader`, tests may pass their own, and
+    core itself never imports the ML side.
 
     ``start()`` begins loading (the review screen calls it as a session opens, so the model
     is warm by the time the first answer is submitted); ``grade()`` waits for the load and
@@ -495,8 +470,8 @@ class BackgroundGrader:
 
     def __init__(
         self,
+        load: Callable[[], Grader],
         thresholds: RatingThresholds | None = None,
-        load: Callable[[], Grader] = _load_embedding_grader,
     ) -> None:
         self._thresholds = thresholds
         self._load = load

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studytool.core.grading import Grader
 
 THREADS_ENV = "STUDYTOOL_TORCH_THREADS"
 _configured = False
@@ -29,3 +33,14 @@ def configure_torch_threads() -> None:
     except ValueError:
         threads = max(1, (os.cpu_count() or 2) - 1)
     torch.set_num_threads(max(1, threads))
+
+
+def load_answer_grader() -> Grader:
+    """The embedding grader, loaded once per process (see :func:`studytool.ml.grader.load_shared_grader`).
+
+    What the CLI and the TUI hand to :class:`studytool.core.grading.BackgroundGrader`; the
+    import is deferred so that importing this package stays free of ML libraries.
+    """
+    from studytool.ml.grader import load_shared_grader
+
+    return load_shared_grader()

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from studytool.core.grading import (
     CriterionResult,
     GradeResult,
+    GraderUnavailable,
     RatingThresholds,
     Verdict,
     grade_blank_answer,
@@ -51,7 +52,7 @@ from studytool.core.grading import (
     truncate_answer,
     truncation_note,
 )
-from studytool.ml.models import ModelUnavailable, load_embedding_model
+from studytool.ml.models import MODEL_DIR_ENV, ModelUnavailable, load_embedding_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1120,3 +1121,29 @@ def load_grader(
     params = GraderParams.load(params_path)
     model = load_embedding_model(model_dir)
     return EmbeddingGrader(model, params, thresholds=thresholds)
+
+
+_shared_graders: dict[str, EmbeddingGrader] = {}
+_shared_lock = threading.Lock()
+
+
+def load_shared_grader() -> EmbeddingGrader:
+    """The embedding grader, loaded once per process and model folder.
+
+    Every session of the app (and every test) shares it: the model is read-only, the grader
+    serialises its own calls, and loading it again would cost seconds each time. A missing
+    or damaged model is :class:`~studytool.core.grading.GraderUnavailable`, with the fix.
+    """
+    import os
+
+    key = os.environ.get(MODEL_DIR_ENV, "")
+    with _shared_lock:
+        grader = _shared_graders.get(key)
+        if grader is None:
+            try:
+                loaded = load_grader()
+                loaded.warm()
+            except ModelUnavailable as exc:
+                raise GraderUnavailable(str(exc)) from exc
+            grader = _shared_graders[key] = loaded
+        return grader

@@ -64,13 +64,14 @@ class StudyApp(App[None]):
         One per app, so the model is loaded once however many sessions are studied.
         """
         from studytool.core.grading import BackgroundGrader, thresholds_from_setting
+        from studytool.ml import load_answer_grader
 
         assert self.store is not None
         settings = self.store.load_settings()
         if not (settings.auto_grading and self._grading):
             return None
         if self._grader is None:
-            self._grader = BackgroundGrader()
+            self._grader = BackgroundGrader(load_answer_grader)
         self._grader.set_thresholds(thresholds_from_setting(settings.grade_thresholds))
         return self._grader
 
