@@ -404,9 +404,9 @@ def optimize(obj: Context, dry_run: bool) -> None:
 @click.option(
     "--ordinal",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Which card of the note: 1 is a reversed note's back-to-front card.",
+    default=None,
+    help="Which card of the note: 1 is a reversed note's back-to-front card; for a cloze "
+    "note, the deletion's number (default: the front, or a cloze note's only deletion).",
 )
 @click.option("--question", "-q", metavar="TEXT", help="The question (with --reference).")
 @click.option("--reference", "-r", metavar="TEXT", help="The model answer.")
@@ -427,7 +427,7 @@ def grade(
     obj: Context,
     card_key: str | None,
     deck: str | None,
-    ordinal: int,
+    ordinal: int | None,
     question: str | None,
     reference: str | None,
     criteria: tuple[str, ...],

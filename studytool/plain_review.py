@@ -106,7 +106,9 @@ class PlainReview:
             self.say("Rubric:")
             for criterion in card.rubric:
                 self.say(f"  - {inert(criterion)}")
-        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        inputs = grading_inputs(
+            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+        )
         self_grade = SelfGrade.start(inputs.criteria, auto) if auto else None
         previews = self.session.preview(card.card_id, self.clock())
         choices = "  ".join(f"{int(r)} {r.label} ({format_interval(previews[r])})" for r in Rating)
@@ -178,7 +180,9 @@ class PlainReview:
         """Grade the typed answer, or say why not and return None (self-grading goes on)."""
         if self.grader is None or self.grader_failed:
             return None
-        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        inputs = grading_inputs(
+            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+        )
         if self.grader.state == "loading":
             self.say("(grading: the model is still loading…)")
         try:

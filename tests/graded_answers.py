@@ -13,8 +13,9 @@
 kinds: see ``KINDS``. verdicts: one per criterion, ``met`` / ``partly`` / ``missed`` /
 ``contradicted``. score: a human's partial credit in quarters. rating: what a careful human
 would rate the answer (1 Again, 2 Hard, 3 Good, 4 Easy). mistake: the index of the known
-mistake the answer makes, or null. Cloze cards have no criteria: their verdicts are empty
-and ``expected`` names the hidden words.
+mistake the answer makes, or null. The reverse card of a reversed note and the deletions of a
+cloze note with several have no criteria (their verdicts are empty); a cloze note's only
+deletion is graded by the note's rubric. ``expected`` may name a cloze card's hidden words.
 
 Run ``python tests/graded_answers.py decks/<deck>.md tests/data/graded_answers/<deck>.jsonl``
 to check a file against its deck.
@@ -48,7 +49,6 @@ KINDS = {
     "dont_know",  # "no idea", a guess with nothing in it
 }
 REQUIRED_KINDS = KINDS - {"dont_know"}
-CLOZE_KINDS = {"correct_own_words", "terse_correct", "misconception", "off_topic", "dont_know"}
 VERDICTS = {"met", "partly", "missed", "contradicted"}
 SCORES = {0.0, 0.25, 0.5, 0.75, 1.0}
 
@@ -125,17 +125,18 @@ def problems(deck_path: Path, graded_path: Path) -> list[str]:
         )
         if card.ordinal not in valid_ordinals:
             found.append(f"{where}: ordinal {card.ordinal} not in {valid_ordinals}")
-        expected_criteria = [] if is_cloze or card.ordinal == 1 else list(note.rubric)
+        faces = card_faces(note, card.ordinal)
+        expected_criteria = list(note.rubric) if faces.rubric_applies else []
         if card.criteria != expected_criteria:
             found.append(f"{where}: criteria differ from the card's rubric {expected_criteria}")
         kinds = {answer.kind for answer in card.answers}
-        wanted = CLOZE_KINDS - {"dont_know"} if is_cloze else REQUIRED_KINDS
-        if is_cloze or card.ordinal == 1:
+        wanted = REQUIRED_KINDS
+        if is_cloze or not faces.rubric_applies:
             wanted = {"correct_own_words", "misconception", "off_topic"}
         missing = wanted - kinds
         if missing:
             found.append(f"{where}: no answer of kind {sorted(missing)}")
-        reference = card_faces(note, card.ordinal).expected
+        reference = faces.expected
         for index, answer in enumerate(card.answers):
             at = f"{where}: answers[{index}] ({answer.kind})"
             if answer.kind not in KINDS:

@@ -26,6 +26,18 @@ R:
 - says it is kept for every layer
 - says it avoids recomputing earlier tokens
 """
+CLOZE_DECK = """+++
+name = "Cloze deck"
++++
+C: GPT-2 reads at most [1024] tokens at once.
+R: says 1024 tokens
+id: ctx
+
+---
+
+C: Llama 3's vocabulary has about [128,000] tokens; GPT-2's has [50,257].
+id: vocab
+"""
 
 
 def run(*args: str, stdin: str | None = None):
@@ -47,6 +59,23 @@ def test_grade_a_stored_card(tmp_path: Path) -> None:
     assert "says it stores keys and values" in result.output
     missing = run("grade", "--card", "nope", "--answer", "x")
     assert missing.exit_code == 1 and "no card with id 'nope'" in missing.output
+
+
+def test_grade_a_cloze_card_grades_its_hidden_words(tmp_path: Path) -> None:
+    _deck(tmp_path)
+    (tmp_path / "cloze.md").write_text(CLOZE_DECK, encoding="utf-8")
+    assert run("import", str(tmp_path / "cloze.md")).exit_code == 0
+    right = run("grade", "--card", "ctx", "--answer", "1024")
+    assert right.exit_code == 0, right.output
+    assert right.output.startswith("Score 1.00 → suggested Good") and "says 1024 tokens" in right.output
+    wrong = run("grade", "--card", "ctx", "--json", "--answer", "2048 tokens")
+    assert json.loads(wrong.output)["suggested_rating"] <= 2
+    # Several deletions: each is its own card, graded against its own hidden words.
+    several = run("grade", "--card", "vocab", "--answer", "50,257")
+    assert several.exit_code == 1 and "deletion(s) 1, 2; choose the one" in several.output
+    second = run("grade", "--card", "vocab", "--ordinal", "2", "--answer", "50,257")
+    assert second.output.startswith("Score 1.00")
+    assert run("grade", "--card", "kv", "--ordinal", "1", "-a", "x").exit_code == 1
 
 
 def test_grade_question_reference_criteria_as_json() -> None:

@@ -203,6 +203,8 @@ def test_an_unexpected_loading_error_is_reported_too() -> None:
 class _FixedGrader:
     """Stands in for the model only to check the wrapper's own logic (thresholds, errors)."""
 
+    version = "fixed-test-grader"
+
     def __init__(self, score: float, fail: bool = False) -> None:
         self.score, self.fail = score, fail
 

@@ -3,6 +3,8 @@ flip one, rate; and review carrying on when the grader cannot run."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from textual.widgets import Button, OptionList
@@ -82,6 +84,7 @@ async def test_review_with_the_real_grader_end_to_end(store) -> None:
     assert log.typed_answer == ANSWER and log.rating == 2
     assert log.auto_score == result.score and log.auto_rating == result.suggested_rating
     assert log.auto_grade["criteria"][0]["verdict"] == result.criteria[0].verdict.value
+    assert re.fullmatch(r"embedding-\d+:[0-9a-f]{12}", log.auto_grade["grader"])
     assert log.final_grade["by"] == "learner" and log.final_grade["rating"] == 2
     assert log.final_grade["criteria"][0]["verdict"] != log.auto_grade["criteria"][0]["verdict"]
 
@@ -146,7 +149,8 @@ async def test_summary_lists_the_criteria_missed_most(store) -> None:
 
 
 @pytest.mark.parametrize("typed", ["", "   "])
-async def test_submitting_a_blank_answer_reveals_without_grading(store, typed: str) -> None:
+async def test_submitting_a_blank_answer_suggests_again(store, typed: str) -> None:
+    """Submitting nothing means "I could not answer": Again is preselected, no model needed."""
     sync_deck(store, parse_text(DECK, "grading.md"))
     app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
     async with app.run_test(size=(100, 40)) as pilot:
@@ -156,3 +160,25 @@ async def test_submitting_a_blank_answer_reveals_without_grading(store, typed: s
         await pilot.press(*typed, "ctrl+s")
         await pilot.pause()
         assert screen.revealed and not screen.has_class("grading")
+        assert screen.self_grade is not None and screen.self_grade.suggested_rating == 1
+        assert "suggested Again" in str(screen.query_one("#grade-status").render())
+        assert app.focused is not None and app.focused.id == "rate-1"
+        await pilot.press("enter")
+        await pilot.pause()
+    with store.session() as session:
+        (log,) = session.scalars(select(ReviewLog)).all()
+    assert (log.rating, log.auto_rating, log.auto_score) == (1, 1, 0.0)
+    assert log.auto_grade["grader"] == "rule:blank"
+
+
+async def test_a_plain_reveal_suggests_nothing(store) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("escape", "space")
+        await pilot.pause()
+        assert screen.revealed and screen.self_grade is None
+        assert not any(button.has_class("suggested") for button in screen.query(".rating"))

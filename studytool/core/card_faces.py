@@ -34,6 +34,11 @@ class CardFaces:
     # What a typed answer is compared with: the answer, the question for a reverse card,
     # or the hidden words of a cloze deletion.
     expected: str
+    # Whether the note's rubric describes this card's answer: the front of a basic,
+    # interview or reversed note, and a cloze note's only deletion (with several deletions
+    # the rubric describes the note, not any one of them; the reverse card asks for the
+    # question, which the rubric does not describe).
+    rubric_applies: bool = True
 
 
 def card_faces(note: NoteText, ordinal: int) -> CardFaces:
@@ -45,7 +50,10 @@ def card_faces(note: NoteText, ordinal: int) -> CardFaces:
             front=cloze.render_front(note.question, ordinal),
             back=back,
             expected=cloze.hidden_text(note.question, ordinal),
+            rubric_applies=len(cloze.cloze_numbers(note.question)) == 1,
         )
     if note.kind == NoteKind.REVERSED.value and ordinal == 1:
-        return CardFaces(front=note.answer, back=note.question, expected=note.question)
+        return CardFaces(
+            front=note.answer, back=note.question, expected=note.question, rubric_applies=False
+        )
     return CardFaces(front=note.question, back=note.answer, expected=note.answer)

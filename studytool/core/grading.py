@@ -102,6 +102,10 @@ class GradeResult:
     suggested_rating: int
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    # What made the grade: a grader's version (its parameters' digest included), or
+    # "rule:blank" / "rule:exact" for the grades that need no model. Stored with each
+    # review, so that grades from different graders can be told apart later.
+    grader: str = ""
 
     def __post_init__(self) -> None:
         if self.suggested_rating not in RATING_NAMES:
@@ -119,6 +123,7 @@ class GradeResult:
             "suggested_rating": self.suggested_rating,
             "truncated": self.truncated,
             "notes": list(self.notes),
+            "grader": self.grader,
         }
 
     @classmethod
@@ -130,6 +135,7 @@ class GradeResult:
             suggested_rating=int(data["suggested_rating"]),
             truncated=bool(data.get("truncated", False)),
             notes=[str(note) for note in data.get("notes", [])],
+            grader=str(data.get("grader", "")),
         )
 
     def dumps(self) -> str:
@@ -140,6 +146,7 @@ class GradeResult:
         """What a review row keeps of the automatic grade (``ReviewLog.auto_grade``)."""
         return {
             "by": "grader",
+            "grader": self.grader,
             "rating": self.suggested_rating,
             "score": self.score,
             "reference_similarity": self.reference_similarity,
@@ -158,6 +165,10 @@ class GradeResult:
 
 class Grader(Protocol):
     """Anything that grades a typed answer against a question, reference and rubric."""
+
+    # Names the grader and its parameters; changes whenever its grades may change.
+    @property
+    def version(self) -> str: ...
 
     def grade(
         self, question: str, reference: str, criteria: list[str], answer: str
@@ -228,6 +239,7 @@ def grade_blank_answer(criteria: Sequence[str]) -> GradeResult:
         score=0.0,
         suggested_rating=AGAIN,
         notes=["The answer is empty."],
+        grader="rule:blank",
     )
 
 
@@ -330,16 +342,23 @@ class GradingInputs:
 
 
 def grading_inputs(
-    kind: str, ordinal: int, front: str, expected: str, rubric: Sequence[str]
+    kind: str,
+    ordinal: int,
+    front: str,
+    expected: str,
+    rubric: Sequence[str],
+    rubric_applies: bool | None = None,
 ) -> GradingInputs:
     """What to grade a card's typed answer against.
 
     A note's rubric describes the answer to its question, so it applies to a basic or
-    interview card and to the forward card of a reversed note; the reverse card (answer
-    shown, question asked) and each cloze deletion are graded against their expected text
-    only.
+    interview card, to the forward card of a reversed note and to a cloze note's only
+    deletion (``rubric_applies``, from :func:`~studytool.core.card_faces.card_faces`); the
+    reverse card and the deletions of a cloze note with several are graded against their
+    expected text only. A cloze answer that matches the hidden words exactly needs no model.
     """
-    rubric_applies = kind in ("basic", "interview") or (kind == "reversed" and ordinal == 0)
+    if rubric_applies is None:
+        rubric_applies = kind in ("basic", "interview") or (kind == "reversed" and ordinal == 0)
     return GradingInputs(
         question=front,
         reference=expected,
@@ -367,6 +386,7 @@ def grade_exact_match(criteria: Sequence[str]) -> GradeResult:
         score=1.0,
         suggested_rating=GOOD,
         notes=["The answer matches the expected text."],
+        grader="rule:exact",
     )
 
 
@@ -537,6 +557,7 @@ class BackgroundGrader:
             raise GraderUnavailable(
                 f"The grader failed on this answer ({type(exc).__name__}: {exc})."
             ) from exc
+        result = dataclasses.replace(result, grader=grader.version)
         if self._thresholds is not None:
             # The shared grader suggests with the shipped cut points; the learner's own win.
             result = dataclasses.replace(
@@ -613,9 +634,13 @@ class CardNotFound(LookupError):
 
 
 def card_grading_inputs(
-    store: Store, key: str, *, deck: str | None = None, ordinal: int = 0
+    store: Store, key: str, *, deck: str | None = None, ordinal: int | None = None
 ) -> GradingInputs:
-    """What a stored card is graded against, found by its note key (and deck, if ambiguous)."""
+    """What a stored card is graded against, found by its note key (and deck, if ambiguous).
+
+    ``ordinal`` picks the card of the note; ``None`` means the front card, or a cloze note's
+    only deletion. A note with several deletions needs one named (:class:`CardNotFound`).
+    """
     from sqlalchemy import select
     from sqlmodel import col
 
@@ -641,8 +666,37 @@ def card_grading_inputs(
         decks = ", ".join(sorted(name for _, name in rows))
         raise CardNotFound(f"{len(rows)} decks have a card {key!r} ({decks}); pick one with --deck")
     note, _ = rows[0]
+    ordinal = _card_ordinal(note, key, ordinal)
     faces = card_faces(note, ordinal)
-    return grading_inputs(note.kind, ordinal, faces.front, faces.expected, note.rubric)
+    return grading_inputs(
+        note.kind, ordinal, faces.front, faces.expected, note.rubric, faces.rubric_applies
+    )
+
+
+def _card_ordinal(note: Any, key: str, ordinal: int | None) -> int:
+    from studytool.core.cloze import cloze_numbers
+    from studytool.core.models import NoteKind
+
+    if note.kind == NoteKind.CLOZE.value:
+        numbers = cloze_numbers(note.question)
+        if ordinal is None and len(numbers) == 1:
+            return numbers[0]
+        if ordinal not in numbers:
+            listed = ", ".join(str(number) for number in numbers)
+            raise CardNotFound(
+                f"{key!r} is a cloze note with deletion(s) {listed}; "
+                "choose the one to grade with --ordinal N"
+            )
+        return ordinal
+    valid = [0, 1] if note.kind == NoteKind.REVERSED.value else [0]
+    if ordinal is None:
+        return 0
+    if ordinal not in valid:
+        raise CardNotFound(
+            f"{key!r} has no card {ordinal}: "
+            + ("0 is its front and 1 its reverse" if len(valid) == 2 else "it has one card, 0")
+        )
+    return ordinal
 
 
 VERDICT_MARKS = {Verdict.MET: "✓ met", Verdict.PARTLY: "~ partly", Verdict.MISSED: "✗ missed"}

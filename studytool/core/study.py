@@ -76,6 +76,7 @@ class QueuedCard:
     expected: str
     context: str
     rubric: list[str]
+    rubric_applies: bool  # whether the rubric grades this card (see CardFaces)
     hints: list[str]
     follow_ups: list[str]
     tags: list[str]
@@ -410,6 +411,7 @@ class StudySession:
             expected=faces.expected,
             context=row["context"],
             rubric=list(row["rubric"]),
+            rubric_applies=faces.rubric_applies,
             hints=list(row["hints"]),
             follow_ups=list(row["follow_ups"]),
             tags=list(row["tags"]),

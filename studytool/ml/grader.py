@@ -31,6 +31,7 @@ rating. All parameters live in ``grader_params.json``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -782,11 +783,13 @@ class GraderParams:
     partly: float
     reference_weight: float
     thresholds: RatingThresholds
+    digest: str = ""  # sha256 of the parameter file: part of the grader's version
 
     @classmethod
     def load(cls, path: Path = PARAMS_PATH) -> GraderParams:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            data = json.loads(raw.decode("utf-8"))
             if data.get("version") != PARAMS_VERSION:
                 raise ValueError(f"version {data.get('version')!r}, expected {PARAMS_VERSION}")
             if list(data["feature_names"]) != list(FEATURE_NAMES):
@@ -799,6 +802,7 @@ class GraderParams:
                 partly=float(data["verdicts"]["partly"]),
                 reference_weight=float(data["score"]["reference_weight"]),
                 thresholds=RatingThresholds.from_json(data["thresholds"]),
+                digest=hashlib.sha256(raw).hexdigest(),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelUnavailable(
@@ -907,6 +911,11 @@ class EmbeddingGrader:
         self._texts: OrderedDict[tuple[str, str], Encoded] = OrderedDict()
         self._cards: OrderedDict[tuple[str, str, tuple[str, ...]], Card] = OrderedDict()
         self._lock = threading.RLock()
+
+    @property
+    def version(self) -> str:
+        """``embedding-<format>:<parameters' sha256, 12 hex>``, stored with every grade."""
+        return f"embedding-{PARAMS_VERSION}:{self.params.digest[:12]}"
 
     @property
     def model(self) -> SentenceTransformer:

@@ -42,6 +42,7 @@ from studytool.core.grading import (
     GradingInputs,
     SelfGrade,
     Verdict,
+    grade_blank_answer,
     grading_inputs,
 )
 from studytool.core.models import utcnow
@@ -281,7 +282,9 @@ class ReviewScreen(Screen[None]):
         # A plain reveal has nothing typed to keep on screen: give the room to the answer.
         self.set_class(not self.typed.strip(), "nothing-typed")
         self.query_one("#back", Markdown).update(inert(card.back))
-        inputs = grading_inputs(card.kind, card.ordinal, card.front, card.expected, card.rubric)
+        inputs = grading_inputs(
+            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+        )
         will_grade = grade and bool(self.typed.strip()) and self.grader is not None
         if card.rubric and not (will_grade and inputs.criteria):
             rubric = Text("Rubric\n", style="bold")
@@ -293,7 +296,11 @@ class ReviewScreen(Screen[None]):
             button = self.query_one(f"#rate-{int(rating)}", Button)
             button.label = f"{int(rating)} {rating.label} · {format_interval(previews[rating])}"
         self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
-        if will_grade:
+        if grade and not self.typed.strip():
+            # Submitting an empty answer says "I could not answer": Again, with no model
+            # needed. (A plain reveal, space, leaves the rating to the learner.)
+            self.show_grade(grade_blank_answer(inputs.criteria))
+        elif will_grade:
             self.start_grading(inputs, self.typed)
         elif grade and self.typed.strip() and self.grading_off_reason:
             self.query_one("#grade-status", Static).update(
