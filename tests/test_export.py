@@ -174,6 +174,7 @@ def _content(note: Note | NoteDraft) -> tuple[object, ...]:
         list(note.rubric),
         list(note.hints),
         list(note.follow_ups),
+        list(note.mistakes),
         sorted(note.tags),
         note.demo,
     )
@@ -242,6 +243,11 @@ def test_markdown_round_trip_of_the_fixture_deck(store: Store, tmp_path: Path) -
     (path,) = export_markdown(store, ["Fixture deck"], tmp_path)
     again = parse_file(path)
     assert [_content(d) for d in again.notes] == [_content(d) for d in original.notes]
+    assert again.notes[0].mistakes == original.notes[0].mistakes != []
+    assert "X:\n- a token id is the token's position in the text" in path.read_text()
+    assert [_content(n) for n in _stored_notes(store, "Fixture deck")] == [
+        _content(d) for d in original.notes
+    ]
     assert (again.name, again.description, again.tags) == (
         original.name,
         original.description,

@@ -186,7 +186,7 @@ def test_interview_list_reads_answers_rubrics_and_follow_ups() -> None:
     assert deck.format == "interview-list"
     assert deck.warnings == []
     assert [note.kind for note in deck.notes] == [NoteKind.INTERVIEW] * 3
-    assert [note.line for note in deck.notes] == [13, 24, 39]
+    assert [note.line for note in deck.notes] == [13, 26, 41]
     recurrence, formula, cheaper = deck.notes
 
     assert recurrence.question == (
@@ -206,6 +206,10 @@ def test_interview_list_reads_answers_rubrics_and_follow_ups() -> None:
     assert recurrence.follow_ups == [
         "What does attention cost in sequence length?",
         "Why is that a problem for long documents?",
+    ]
+    assert recurrence.mistakes == [
+        "attention only looks at the previous token",
+        "attention is sequential like an RNN",
     ]
 
     # "Rubric:" inside a code block is code; the fence stays verbatim.

@@ -37,10 +37,15 @@ def test_fixture_deck_reads_every_field() -> None:
         "How big is GPT-2's vocabulary?",
         "Why can one word be several ids?",
     ]
+    assert token.mistakes == [
+        "a token id is the token's position in the text",
+        "every word has exactly one id",
+    ]
     assert token.tags == ["fixture", "tokens", "basics"]
     assert token.key == "token-id"
     assert token.demo == "tokenizer | Hello, world!"
     assert token.line == 9
+    assert coroutine.mistakes == [] and gpt2.mistakes == []
 
     assert coroutine.kind is NoteKind.REVERSED
     assert "    Q: this is code, not a card" in coroutine.answer

@@ -249,6 +249,7 @@ class _Expected:
     rubric: tuple[str, ...]
     hints: tuple[str, ...]
     follow_ups: tuple[str, ...]
+    mistakes: tuple[str, ...]
     tags: frozenset[str]
     demo: str | None
 
@@ -263,6 +264,7 @@ class _Expected:
             rubric=tuple(draft.rubric),
             hints=tuple(draft.hints),
             follow_ups=tuple(draft.follow_ups),
+            mistakes=tuple(draft.mistakes),
             tags=frozenset(draft.tags),
             demo=draft.demo,
         )
@@ -280,6 +282,7 @@ class _MarkdownNote:
     rubric: list[str]
     hints: list[str]
     follow_ups: list[str]
+    mistakes: list[str]
     own_tags: list[str]
     demo: str | None
     key_written: bool
@@ -296,6 +299,7 @@ class _MarkdownNote:
             rubric=tuple(self.rubric),
             hints=tuple(self.hints),
             follow_ups=tuple(self.follow_ups),
+            mistakes=tuple(self.mistakes),
             tags=frozenset(_clean_tags(self.note.tags)),
             demo=self.demo,
         )
@@ -330,6 +334,7 @@ def _prepare_note(note: Note, deck_tags: list[str]) -> _MarkdownNote:
         rubric=[item for item in map(_clean_item, note.rubric) if item],
         hints=[hint for hint in map(_clean_value, note.hints) if hint],
         follow_ups=[item for item in map(_clean_item, note.follow_ups) if item],
+        mistakes=[item for item in map(_clean_item, note.mistakes) if item],
         own_tags=[tag for tag in _clean_tags(note.tags) if tag not in deck_tags],
         demo=demo,
         key_written=_VALID_ID.match(note.key) is not None,
@@ -349,7 +354,7 @@ def _cloze_source(question: str) -> str:
 _PLAIN, _GUARDED, _INDENTED = 0, 1, 2
 
 _RISKY_LINE = re.compile(
-    r"^(?: {0,3}(?:[`~]{3}|#|[-*_]{3}|[-*_] [-*_] [-*_])|(?:[QACRHF]|id|tags|demo|kind|context):)",
+    r"^(?: {0,3}(?:[`~]{3}|#|[-*_]{3}|[-*_] [-*_] [-*_])|(?:[QACRHFX]|id|tags|demo|kind|context):)",
     re.IGNORECASE,
 )
 
@@ -402,6 +407,8 @@ def _render_note(prepared: _MarkdownNote, care: int) -> str:
         lines += _field("H:", hint, care)
     if prepared.follow_ups:
         lines += _list_field("F:", prepared.follow_ups)
+    if prepared.mistakes:
+        lines += _list_field("X:", prepared.mistakes)
     if prepared.context:
         lines += _field("context:", prepared.context, care)
     if prepared.own_tags:
@@ -783,6 +790,9 @@ def _extra_html(note: Note) -> str:
     follow_ups = [item for item in note.follow_ups if item.strip()]
     if follow_ups:
         parts.append(f'<div class="follow-ups"><b>Follow-ups</b>{_html_list(follow_ups)}</div>')
+    mistakes = [item for item in note.mistakes if item.strip()]
+    if mistakes:
+        parts.append(f'<div class="mistakes"><b>Common mistakes</b>{_html_list(mistakes)}</div>')
     return "".join(parts)
 
 

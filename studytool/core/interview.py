@@ -34,6 +34,7 @@ class InterviewQuestion:
     rubric: list[str]
     follow_ups: list[str]
     topics: list[str]
+    mistakes: list[str] = field(default_factory=list)  # known wrong claims (deck field X:)
 
 
 @dataclass
@@ -85,7 +86,7 @@ def pick_questions(
     """``count`` interview questions, those practised least recently first, in random order."""
     rng = rng or random.Random()
     columns: list[Any] = [Card.id, Note.key, Deck.name, Note.question, Note.answer]
-    columns += [Note.rubric, Note.follow_ups, Note.tags]
+    columns += [Note.rubric, Note.follow_ups, Note.tags, Note.mistakes]
     query = (
         select(*columns)
         .join(Note, col(Note.id) == col(Card.note_id))
@@ -130,6 +131,7 @@ def pick_questions(
             rubric=list(row.rubric),
             follow_ups=list(row.follow_ups),
             topics=[tag for tag in row.tags if tag not in deck_tags] or [row.name],
+            mistakes=list(row.mistakes),
         )
         for row in chosen
     ]

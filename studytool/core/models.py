@@ -82,6 +82,7 @@ class Note(SQLModel, table=True):
     follow_ups: list[str] = _json_list()
     tags: list[str] = _json_list()
     demo: str | None = None
+    mistakes: list[str] = _json_list()  # known wrong claims about this card (deck field X:)
     source_file: str | None = None
     source_line: int | None = None
     content_hash: str = ""

@@ -79,6 +79,7 @@ class QueuedCard:
     rubric_applies: bool  # whether the rubric grades this card (see CardFaces)
     hints: list[str]
     follow_ups: list[str]
+    mistakes: list[str]  # known wrong claims (deck field X:)
     tags: list[str]
     demo: str | None
     source: str | None
@@ -215,6 +216,7 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
                 NOTE.c.rubric,
                 NOTE.c.hints,
                 NOTE.c.follow_ups,
+                NOTE.c.mistakes,
                 NOTE.c.tags,
                 NOTE.c.demo,
                 NOTE.c.source_file,
@@ -414,6 +416,7 @@ class StudySession:
             rubric_applies=faces.rubric_applies,
             hints=list(row["hints"]),
             follow_ups=list(row["follow_ups"]),
+            mistakes=list(row["mistakes"]),
             tags=list(row["tags"]),
             demo=row["demo"],
             source=display_source(row["source_file"], row["source_line"]),

@@ -81,6 +81,9 @@ class NoteDraft:
     rubric: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
+    # Known mistakes: common wrong claims about this card, each one short sentence; an
+    # answer that makes one is flagged with it by name.
+    mistakes: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     demo: str | None = None
     explicit_key: str | None = None
@@ -110,6 +113,10 @@ class NoteDraft:
             "\x1e".join(sorted(self.tags)),
             self.demo or "",
         ]
+        if self.mistakes:
+            # Only when present, so that notes without any keep the hash they had before
+            # the field existed (and are not all reported as changed).
+            parts.append("\x1e".join(self.mistakes))
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
     def card_ordinals(self) -> list[int]:

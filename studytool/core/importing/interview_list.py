@@ -33,7 +33,7 @@ FORMAT_NAME = "interview-list"
 
 _QUESTION = re.compile(r"^\s{0,3}Q(\d+)\s*[.):]\s+(\S.*)$")
 _LABEL = re.compile(
-    r"^\s{0,3}(model answer|rubric|follow[- ]?ups?)\s*:\s*(.*)$",
+    r"^\s{0,3}(model answer|rubric|follow[- ]?ups?|(?:common |known )?mistakes)\s*:\s*(.*)$",
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -46,10 +46,16 @@ _EDGE_PUNCTUATION = "\"'“”‘’ \t,;"
 _DETECT_QUESTION = re.compile(r"^[ \t]{0,3}Q\d+[ \t]*[.):][ \t]+\S", re.MULTILINE)
 _DETECT_ANSWER = re.compile(r"^[ \t]{0,3}model answer[ \t]*:", re.MULTILINE | re.IGNORECASE)
 # First characters of question, label and fence lines; other lines skip the regexes.
-_MARKER_STARTS = frozenset("QMmRrFf`~")
+_MARKER_STARTS = frozenset("QMmRrFfCcKk`~")
 
 _ANSWER, _RUBRIC, _FOLLOW_UPS, _QUESTION_TEXT = "answer", "rubric", "follow-ups", "question"
-_LABEL_NAMES = {_ANSWER: "Model answer:", _RUBRIC: "Rubric:", _FOLLOW_UPS: "Follow-ups:"}
+_MISTAKES = "mistakes"
+_LABEL_NAMES = {
+    _ANSWER: "Model answer:",
+    _RUBRIC: "Rubric:",
+    _FOLLOW_UPS: "Follow-ups:",
+    _MISTAKES: "Common mistakes:",
+}
 
 
 def looks_like_interview_list(text: str) -> bool:
@@ -63,6 +69,8 @@ def _field_name(label: str) -> str:
         return _ANSWER
     if label.startswith("rubric"):
         return _RUBRIC
+    if label.endswith("mistakes"):
+        return _MISTAKES
     return _FOLLOW_UPS
 
 
@@ -168,6 +176,7 @@ def parse_interview_list(text: str, source: str) -> ParsedDeck:
                 answer=answer,
                 rubric=split_rubric(question.fields.get(_RUBRIC, [])),
                 follow_ups=split_follow_ups(question.fields.get(_FOLLOW_UPS, [])),
+                mistakes=split_rubric(question.fields.get(_MISTAKES, [])),
                 line=question.line,
             )
         )

@@ -28,7 +28,7 @@ from studytool.core.models import NoteKind
 
 FORMAT_NAME = "primary"
 
-_CONTENT_FIELD = re.compile(r"^([QACRHF]):(?:\s|$)(.*)$")
+_CONTENT_FIELD = re.compile(r"^([QACRHFX]):(?:\s|$)(.*)$")
 # Lower case only: "Context: ..." or "Tags: ..." inside an answer is prose, not a field.
 _META_FIELD = re.compile(r"^(id|tags|demo|kind|context):(?:\s|$)(.*)$")
 # Separators and headings count only at the start of a line, so that an indented line can
@@ -39,7 +39,7 @@ _BULLET = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+(.*)$")
 # Any single word: Anki GUIDs (e.g. "f#3K!x") must survive an export and re-import.
 _VALID_ID = re.compile(r"^\S+$")
 _FRONT_MATTER_KEYS = {"name", "description", "tags", "kind"}
-_REPEATABLE = {"R", "H", "F"}
+_REPEATABLE = {"R", "H", "F", "X"}
 _KINDS_BY_NAME = {
     "basic": NoteKind.BASIC,
     "reversed": NoteKind.REVERSED,
@@ -336,6 +336,7 @@ def _build_note(
         rubric=_split_list(block.fields.get("R", [])),
         hints=[value.text() for value in block.fields.get("H", []) if value.text()],
         follow_ups=_split_list(block.fields.get("F", [])),
+        mistakes=_split_list(block.fields.get("X", [])),
         tags=_split_tags(_single(block, "tags")),
         demo=demo,
         explicit_key=explicit_key,

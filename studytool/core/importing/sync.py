@@ -82,6 +82,7 @@ def _note_values(draft: NoteDraft, source: str) -> dict[str, Any]:
         "follow_ups": [_without_nul(item) for item in draft.follow_ups],
         "tags": [_without_nul(item) for item in draft.tags],
         "demo": None if draft.demo is None else _without_nul(draft.demo),
+        "mistakes": [_without_nul(item) for item in draft.mistakes],
         "source_file": source,
         "source_line": draft.line,
         "content_hash": draft.content_hash(),

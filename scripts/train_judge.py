@@ -1,0 +1,389 @@
+"""Train the answer judge: a MiniLM cross-encoder that reads (claim, answer) pairs.
+
+The claim is a card's model answer or one rubric criterion (with the question before it); the
+judge says whether the answer **states** it (0), **contradicts** it (1) or **does not
+address** it (2), and gives a partial-credit score in [0, 1]. One forward pass reads both
+texts together, so "does not store keys" and "stores keys" are different inputs, which a
+cosine of two separate embeddings cannot tell apart.
+
+Starts from the bundled all-MiniLM-L6-v2 weights (a new 4-output head: 3 class logits and a
+score logit) and trains on:
+
+* SemEval-2013 Task 7, 3-way (``../shared/asag/semeval2013-train-3way``, CC BY-SA 3.0):
+  correct → states, contradictory → contradicts, incorrect → does not address (its score
+  is not trained: "incorrect" mixes partial and irrelevant answers);
+* SAF English (``../shared/asag/saf-train-english``, MIT): the tutors' partial-credit score
+  (and "states" for answers marked Correct);
+* the decks' graded answers (``tests/data/graded_answers``): each answer against each
+  criterion (met → states, contradicted → contradicts, missed → does not address, partly →
+  score 0.5 only) and against the model answer (the human's score; the kind gives the class).
+
+``--cv N`` measures it first with N folds grouped by question (SemEval, SAF) and by card
+(decks), training on the other folds only, and writes the out-of-fold predictions for
+``bench/grading.py``. Without ``--cv`` it trains on everything and writes the shipped weights.
+Runs on the CPU (about N minutes an epoch here); ``--device cuda`` where there is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "asag"
+SEMEVAL = SHARED / "semeval2013-train-3way"
+SAF = SHARED / "saf-train-english"
+GRADED = ROOT / "tests" / "data" / "graded_answers"
+DECKS = ROOT / "decks"
+
+STATES, CONTRADICTS, UNADDRESSED = 0, 1, 2
+NO_CLASS = -100  # the class loss ignores this target
+NO_SCORE = -1.0  # the score loss ignores this target
+MAX_LENGTH = 128  # word pieces of (question + claim, answer); longer pairs are cut
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example: does ``answer`` state ``claim`` (asked ``question``)?"""
+
+    source: str  # beetle / sciEntsBank / saf / deck
+    group: str  # the question or card: folds never split one
+    question: str
+    claim: str
+    answer: str
+    label: int  # STATES / CONTRADICTS / UNADDRESSED / NO_CLASS
+    score: float  # partial credit in [0, 1], or NO_SCORE
+    kind: str = ""  # for deck answers: the answer's kind; "criterion" rows say so in role
+    role: str = "reference"  # reference / criterion
+
+
+def semeval_pairs() -> list[Pair]:
+    pairs = []
+    labels = {"correct": (STATES, 1.0), "contradictory": (CONTRADICTS, 0.0)}
+    for dataset in ("beetle", "sciEntsBank"):
+        for path in sorted((SEMEVAL / dataset).glob("*.xml")):
+            root = ET.parse(path).getroot()
+            question = " ".join((root.findtext("questionText") or "").split())
+            references = [" ".join((r.text or "").split()) for r in root.iter("referenceAnswer")]
+            reference = references[0] if references else ""
+            for answer in root.iter("studentAnswer"):
+                label, score = labels.get(answer.get("accuracy", ""), (UNADDRESSED, NO_SCORE))
+                pairs.append(
+                    Pair(
+                        source=dataset,
+                        group=f"{dataset}/{root.get('id')}",
+                        question=question,
+                        claim=reference,
+                        answer=" ".join((answer.text or "").split()),
+                        label=label,
+                        score=score,
+                    )
+                )
+    return pairs
+
+
+def saf_pairs() -> list[Pair]:
+    pairs = []
+    for path in sorted(SAF.glob("*.xml")):
+        root = ET.parse(path).getroot()
+        question = " ".join((root.findtext("questionText") or "").split())
+        reference = " ".join((root.findtext("referenceAnswers/referenceAnswer") or "").split())
+        for answer in root.iter("studentAnswer"):
+            verdict = (answer.findtext("verification_feedback") or "").strip()
+            pairs.append(
+                Pair(
+                    source="saf",
+                    group=f"saf/{root.get('id')}",
+                    question=question,
+                    claim=reference,
+                    answer=" ".join((answer.findtext("response") or "").split()),
+                    label=STATES if verdict == "Correct" else NO_CLASS,
+                    score=float(answer.findtext("score") or 0.0),
+                )
+            )
+    return pairs
+
+
+_KIND_CLASS = {
+    "correct_own_words": STATES,
+    "terse_correct": STATES,
+    "negated": CONTRADICTS,
+    "misconception": CONTRADICTS,
+    "keyword_salad": UNADDRESSED,
+    "off_topic": UNADDRESSED,
+    "dont_know": UNADDRESSED,
+}
+_VERDICT_TARGET = {
+    "met": (STATES, 1.0),
+    "partly": (NO_CLASS, 0.5),
+    "missed": (UNADDRESSED, 0.0),
+    "contradicted": (CONTRADICTS, 0.0),
+}
+
+
+def deck_pairs() -> list[Pair]:
+    from studytool.core.card_faces import card_faces
+    from studytool.core.importing import parse_file
+    from tests.graded_answers import load
+
+    pairs = []
+    for path in sorted(GRADED.glob("*.jsonl")):
+        notes = {note.key: note for note in parse_file(DECKS / f"{path.stem}.md").notes}
+        for card in load(path):
+            note = notes[card.id]
+            faces = card_faces(note, card.ordinal)
+            group = f"deck/{card.id}"
+            for answer in card.answers:
+                common = {"source": "deck", "group": group, "question": faces.front}
+                pairs.append(
+                    Pair(
+                        **common,
+                        claim=faces.expected,
+                        answer=answer.answer,
+                        label=_KIND_CLASS.get(answer.kind, NO_CLASS),
+                        score=answer.score,
+                        kind=answer.kind,
+                    )
+                )
+                for criterion, verdict in zip(card.criteria, answer.verdicts, strict=True):
+                    label, score = _VERDICT_TARGET[verdict]
+                    pairs.append(
+                        Pair(
+                            **common,
+                            claim=criterion,
+                            answer=answer.answer,
+                            label=label,
+                            score=score,
+                            kind=answer.kind,
+                            role="criterion",
+                        )
+                    )
+    return pairs
+
+
+def folds_of(pairs: Sequence[Pair], folds: int, seed: int = 13) -> list[int]:
+    """A fold per pair, whole groups together, groups spread evenly over the folds."""
+    groups = sorted({pair.group for pair in pairs})
+    random.Random(seed).shuffle(groups)
+    fold_of_group = {group: index % folds for index, group in enumerate(groups)}
+    return [fold_of_group[pair.group] for pair in pairs]
+
+
+def first_text(pair: Pair) -> str:
+    """What the judge reads first: the question as context, then the claim to check."""
+    return f"{pair.question} [SEP] {pair.claim}" if pair.question else pair.claim
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _batches(pairs: Sequence[Pair], size: int, shuffle: bool, seed: int) -> Iterator[list[Pair]]:
+    order = list(range(len(pairs)))
+    if shuffle:
+        random.Random(seed).shuffle(order)
+    # Batches of similar length pad less (most SemEval pairs are short).
+    chunks = [order[i : i + size * 50] for i in range(0, len(order), size * 50)]
+    for chunk in chunks:
+        chunk.sort(key=lambda i: len(pairs[i].answer) + len(pairs[i].claim))
+        batches = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+        if shuffle:
+            random.Random(seed + len(chunk)).shuffle(batches)
+        for batch in batches:
+            yield [pairs[i] for i in batch]
+
+
+def build_model(base: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=4)
+    return tokenizer, model
+
+
+def encode(tokenizer: Any, batch: Sequence[Pair]) -> Any:
+    return tokenizer(
+        [first_text(pair) for pair in batch],
+        [pair.answer for pair in batch],
+        truncation="longest_first",
+        max_length=MAX_LENGTH,
+        padding=True,
+        return_tensors="pt",
+    )
+
+
+def train(
+    pairs: Sequence[Pair],
+    base: Path,
+    *,
+    epochs: float,
+    batch_size: int,
+    learning_rate: float,
+    device: str,
+    seed: int,
+    log: Any = print,
+) -> tuple[Any, Any]:
+    import torch
+
+    torch.manual_seed(seed)
+    tokenizer, model = build_model(base)
+    model.to(device)
+    model.train()
+    steps = math.ceil(len(pairs) / batch_size * epochs)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
+    )
+    # The decks' pairs are few but are the kind of text the app grades: weigh them up.
+    weight_of = {"deck": 3.0, "saf": 1.5}
+    step, started = 0, time.perf_counter()
+    epoch = 0
+    while step < steps:
+        for batch in _batches(pairs, batch_size, shuffle=True, seed=seed + epoch):
+            if step >= steps:
+                break
+            inputs = {key: value.to(device) for key, value in encode(tokenizer, batch).items()}
+            output = model(**inputs).logits
+            labels = torch.tensor([pair.label for pair in batch], device=device)
+            scores = torch.tensor([pair.score for pair in batch], device=device)
+            weights = torch.tensor([weight_of.get(pair.source, 1.0) for pair in batch], device=device)
+            class_loss = torch.nn.functional.cross_entropy(
+                output[:, :3], labels, ignore_index=NO_CLASS, reduction="none"
+            )
+            has_class = (labels != NO_CLASS).float()
+            has_score = (scores >= 0).float()
+            score_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                output[:, 3], scores.clamp(min=0.0), reduction="none"
+            )
+            loss = (
+                (class_loss * has_class * weights).sum() / (has_class * weights).sum().clamp(min=1)
+                + (score_loss * has_score * weights).sum() / (has_score * weights).sum().clamp(min=1)
+            )
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % 50 == 0 or step == steps:
+                rate = step / (time.perf_counter() - started)
+                log(f"  step {step}/{steps}  loss {loss.item():.3f}  {rate:.2f} steps/s")
+        epoch += 1
+    model.eval()
+    return tokenizer, model
+
+
+def predict(tokenizer: Any, model: Any, pairs: Sequence[Pair], device: str) -> list[list[float]]:
+    """Per pair: P(states), P(contradicts), P(unaddressed), score."""
+    import torch
+
+    rows: list[list[float]] = []
+    index_of = {id(pair): i for i, pair in enumerate(pairs)}
+    out: list[list[float] | None] = [None] * len(pairs)
+    with torch.inference_mode():
+        for batch in _batches(pairs, 64, shuffle=False, seed=0):
+            inputs = {key: value.to(device) for key, value in encode(tokenizer, batch).items()}
+            logits = model(**inputs).logits.float()
+            probabilities = torch.softmax(logits[:, :3], dim=-1)
+            score = torch.sigmoid(logits[:, 3])
+            for pair, p, s in zip(batch, probabilities.tolist(), score.tolist(), strict=True):
+                out[index_of[id(pair)]] = [*p, s]
+    rows = [row for row in out if row is not None]
+    assert len(rows) == len(pairs)
+    return rows
+
+
+def all_pairs() -> list[Pair]:
+    return semeval_pairs() + saf_pairs() + deck_pairs()
+
+
+def base_model_dir() -> Path:
+    from studytool.ml.models import embedding_model_dir
+
+    return embedding_model_dir()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cv", type=int, default=0, help="grouped folds to measure (0: none)")
+    parser.add_argument("--folds-to-run", type=int, default=0, help="only the first K folds")
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--limit", type=int, default=0, help="use only N pairs (a smoke run)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
+    options = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    pairs = all_pairs()
+    if options.limit:
+        random.Random(options.seed).shuffle(pairs)
+        pairs = pairs[: options.limit]
+    counts: dict[str, int] = {}
+    for pair in pairs:
+        counts[pair.source] = counts.get(pair.source, 0) + 1
+    print(f"{len(pairs)} pairs: {counts}")
+    options.out.mkdir(parents=True, exist_ok=True)
+    base = base_model_dir()
+
+    if options.cv:
+        fold_of = folds_of(pairs, options.cv, options.seed)
+        predictions: list[list[float] | None] = [None] * len(pairs)
+        folds = range(options.folds_to_run or options.cv)
+        for fold in folds:
+            train_set = [p for p, f in zip(pairs, fold_of, strict=True) if f != fold]
+            test_index = [i for i, f in enumerate(fold_of) if f == fold]
+            print(f"fold {fold + 1}/{options.cv}: {len(train_set)} train, {len(test_index)} test")
+            tokenizer, model = train(
+                train_set,
+                base,
+                epochs=options.epochs,
+                batch_size=options.batch_size,
+                learning_rate=options.lr,
+                device=options.device,
+                seed=options.seed,
+            )
+            for i, row in zip(test_index, predict(tokenizer, model, [pairs[i] for i in test_index], options.device), strict=True):
+                predictions[i] = row
+        rows = [
+            {**asdict(pair), "fold": fold, "prediction": prediction}
+            for pair, fold, prediction in zip(pairs, fold_of, predictions, strict=True)
+            if prediction is not None
+        ]
+        target = options.out / "cv_predictions.jsonl"
+        target.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        print(f"wrote {len(rows)} out-of-fold predictions to {target}")
+        return 0
+
+    tokenizer, model = train(
+        pairs,
+        base,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        learning_rate=options.lr,
+        device=options.device,
+        seed=options.seed,
+    )
+    model.save_pretrained(str(options.out / "model"), safe_serialization=True)
+    tokenizer.save_pretrained(str(options.out / "model"))
+    print(f"wrote {options.out / 'model'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
