@@ -253,7 +253,13 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
     from sqlmodel import col
 
     from studytool.core.models import Deck, utcnow
-    from studytool.core.stats_series import due_forecast, headline, reviews_per_day
+    from studytool.core.stats_series import (
+        describe_grader_health,
+        due_forecast,
+        grader_health,
+        headline,
+        reviews_per_day,
+    )
 
     now = utcnow()
     with obj.store() as store:
@@ -272,6 +278,7 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
         }
         figures = headline(store, now, reviews_per_day(store, now, 366, **options), **options)
         forecast = due_forecast(store, now, 7, **options)
+        health = grader_health(store, now, deck_ids=deck_ids)
     click.echo(f"Today: {figures.reviews_today} reviews in {figures.minutes_today:.1f} min")
     click.echo(f"All time: {figures.reviews_total} reviews; streak {figures.streak_days} day(s)")
     if figures.true_retention is None:
@@ -286,6 +293,7 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
         for index, (day, total) in enumerate(forecast)
     ]
     click.echo("Due forecast: " + ", ".join(f"{label} {total}" for label, total in days))
+    click.echo(describe_grader_health(health))
 
 
 @main.command()

@@ -56,6 +56,7 @@ class Decks:
         rating: int = 3,
         state_before: int = 2,
         auto_score: float | None = None,
+        auto_rating: int | None = None,
         duration_ms: int | None = None,
     ) -> None:
         with self.store.transaction() as session:
@@ -66,6 +67,7 @@ class Decks:
                     state_before=state_before,
                     reviewed_at=when,
                     auto_score=auto_score,
+                    auto_rating=auto_rating,
                     duration_ms=duration_ms,
                 )
             )
@@ -259,6 +261,24 @@ def test_answer_score_trend_is_the_daily_mean_of_graded_answers(decks: Decks) ->
 def test_answer_score_trend_without_typed_answers(decks: Decks) -> None:
     decks.log(at(10, 5))
     assert all(row.mean_score is None for row in series.answer_score_trend(decks.store, NOW))
+
+
+def test_grader_health_counts_kept_and_overridden_suggestions(decks: Decks) -> None:
+    decks.log(at(9, 5), rating=3, auto_rating=3)
+    decks.log(at(9, 6), rating=4, auto_rating=3)  # the learner went higher
+    decks.log(at(9, 7), rating=1, auto_rating=2)  # lower
+    decks.log(at(9, 8), rating=3)  # not graded
+    decks.log(at(9, 9), rating=2, auto_rating=2, deck="Beta")
+    decks.log(NOW - timedelta(days=31), rating=1, auto_rating=4)  # outside the 30 days
+    health = series.grader_health(decks.store, NOW)
+    assert (health.suggested, health.kept, health.higher, health.lower) == (4, 2, 1, 1)
+    assert series.describe_grader_health(health) == (
+        "Grader (last 30 days): 4 suggestions; you kept 2 (50%), rated 1 higher and 1 lower"
+    )
+    alpha = series.grader_health(decks.store, NOW, deck_ids=[decks.deck_ids["Alpha"]])
+    assert (alpha.suggested, alpha.kept) == (3, 1)
+    empty = series.grader_health(decks.store, NOW, days=0)
+    assert series.describe_grader_health(empty) == "Grader (last 0 days): no suggestions rated yet"
 
 
 # -- headline -----------------------------------------------------------------------------

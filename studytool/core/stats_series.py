@@ -63,6 +63,26 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class GraderHealth:
+    """How the learner answered the grader's suggestions over a window of days.
+
+    ``higher``/``lower``: the learner's rating was above/below the suggested one. Many
+    overrides in one direction mean the grader is too harsh (higher) or too lenient
+    (lower) for this learner: ``studytool calibrate`` re-fits the cut points from them.
+    """
+
+    days: int
+    suggested: int  # graded answers rated in the window
+    kept: int
+    higher: int
+    lower: int
+
+    @property
+    def kept_share(self) -> float | None:
+        return self.kept / self.suggested if self.suggested else None
+
+
+@dataclass(frozen=True)
 class StatsSeries:
     """Everything the stats screen shows, loaded in one go."""
 
@@ -74,6 +94,7 @@ class StatsSeries:
     due_forecast: list[DayCount]
     retention_by_week: list[WeekRetention]
     answer_score_trend: list[DayScore]
+    grader_health: GraderHealth
 
 
 def study_day(moment: datetime, day_starts_at_hour: int) -> date:
@@ -208,6 +229,33 @@ def answer_score_trend(
     ]
 
 
+def grader_health(
+    store: Store, now: datetime, days: int = 30, *, deck_ids: Sequence[int] | None = None
+) -> GraderHealth:
+    """Suggestions kept or overridden (up, down) in the last ``days`` days."""
+    graded = (LOG.c.reviewed_at >= now - timedelta(days=days), LOG.c.auto_rating.is_not(None))
+    query = select(
+        _log_count(deck_ids, *graded),
+        _log_count(deck_ids, *graded, LOG.c.rating == LOG.c.auto_rating),
+        _log_count(deck_ids, *graded, LOG.c.rating > LOG.c.auto_rating),
+        _log_count(deck_ids, *graded, LOG.c.rating < LOG.c.auto_rating),
+    )
+    with store.session() as session:
+        suggested, kept, higher, lower = session.execute(query).one()
+    return GraderHealth(days, int(suggested), int(kept), int(higher), int(lower))
+
+
+def describe_grader_health(health: GraderHealth) -> str:
+    """One line for the CLI and the Stats screen."""
+    if not health.suggested:
+        return f"Grader (last {health.days} days): no suggestions rated yet"
+    return (
+        f"Grader (last {health.days} days): {health.suggested} suggestions; you kept "
+        f"{health.kept} ({health.kept_share:.0%}), rated {health.higher} higher and "
+        f"{health.lower} lower"
+    )
+
+
 def streak_days(daily: Sequence[DayCount]) -> int:
     """Consecutive study days with reviews, ending today (the last entry) or, while today has
     none yet, yesterday: a streak is not broken until the day is over."""
@@ -275,6 +323,7 @@ def load_series(store: Store, now: datetime, deck_ids: Sequence[int] | None = No
         due_forecast=due_forecast(store, now, **options),
         retention_by_week=retention_by_week(store, now, **options),
         answer_score_trend=answer_score_trend(store, now, **options),
+        grader_health=grader_health(store, now, deck_ids=chosen),
     )
 
 

@@ -257,6 +257,14 @@ class StatsScreen(Screen[None]):
         self._draw_forecast(series.due_forecast)
         self._draw_retention(series.retention_by_week, series.desired_retention)
         self._draw_scores(series.answer_score_trend)
+        health = series.grader_health
+        # The grader's health, under the scores it gave: how often its suggestion was kept.
+        self.query_one("#scores-panel").border_subtitle = (
+            f"grader, {health.days} days: kept {health.kept} of {health.suggested} · "
+            f"you went higher {health.higher}, lower {health.lower}"
+            if health.suggested
+            else ""
+        )
 
     def _show_decks(self) -> None:
         if self.deck_names is None:
