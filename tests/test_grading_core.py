@@ -272,7 +272,7 @@ def test_format_grade_lists_criteria_with_evidence() -> None:
         notes=["The answer is longer than 1,000 words; only the first 1,000 were graded."],
     )
     lines = grading.format_grade(result, numbered=True)
-    assert lines[0] == "Score 0.62 → suggested Good (similarity to the model answer 0.80)"
+    assert lines[0] == "Score 0.62 → suggested Good"
     assert lines[1] == "  1. ✓ met     says keys"
     assert lines[2].strip() == "“the keys”"
     assert lines[3] == "  2. ✗ missed  says per layer"

@@ -706,10 +706,9 @@ def format_grade(
     result: GradeResult, *, evidence_width: int = 70, numbered: bool = False
 ) -> list[str]:
     """A grade as plain lines of text (the CLI and plain review print these)."""
-    lines = [
-        f"Score {result.score:.2f} → suggested {result.rating_name}"
-        f" (similarity to the model answer {result.reference_similarity:.2f})"
-    ]
+    # The whole-answer similarity is not shown: it is high for fluent wrong answers ("I
+    # don't know" scored 0.66) and decides nothing on its own, so it only misleads.
+    lines = [f"Score {result.score:.2f} → suggested {result.rating_name}"]
     for number, criterion in enumerate(result.criteria, start=1):
         label = f"{number}. " if numbered else ""
         lines.append(f"  {label}{VERDICT_MARKS[criterion.verdict]:<9} {criterion.criterion}")

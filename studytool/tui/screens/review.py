@@ -396,7 +396,6 @@ class ReviewScreen(Screen[None]):
             return
         status = Text()
         status.append(f"Score {result.score:.2f}", style="bold")
-        status.append(f" · similarity to the model answer {result.reference_similarity:.2f}")
         suggested = self_grade.suggested_rating
         if suggested is not None:
             status.append(" · suggested ")
