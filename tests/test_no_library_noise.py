@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,51 @@ def test_the_check_sees_library_noise() -> None:
     ]
     assert all(NOISE.search(sample) for sample in samples)
     assert not NOISE.search("warning: notes.md:3: the second field (the back) is empty")
+
+
+async def test_app_screens_print_no_library_noise(
+    store: Any, isolated_home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The app's model paths (grading a typed answer, streaming a generation) write nothing
+    to the terminal behind Textual's back: a library's stderr line would land on the screen."""
+    from textual.widgets import Input
+
+    from studytool.core.grading import BackgroundGrader
+    from studytool.core.importing import parse_text
+    from studytool.core.importing.sync import sync_deck
+    from studytool.ml import load_answer_grader
+    from studytool.tui.app import StudyApp
+    from studytool.tui.screens.demos import GenerationScreen
+    from studytool.tui.screens.review import ReviewScreen
+
+    shared_model, _ = ensure_converted(paths.cache_dir())
+    link = converted_dir(isolated_home / "cache")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(shared_model, target_is_directory=True)
+    sync_deck(store, parse_text(DECK, "noise.md"))
+    capfd.readouterr()
+    app = StudyApp(store, grader=BackgroundGrader(load_answer_grader))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        await pilot.press(*"integer ids from a vocabulary", "ctrl+s")
+        for _ in range(600):
+            if review.has_class("graded") or review.has_class("grade-failed"):
+                break
+            await pilot.pause(0.05)
+        assert review.has_class("graded")
+        await pilot.press("3")
+        screen = GenerationScreen("The capital of France is", None, greedy=True)
+        await app.push_screen(screen)
+        screen.query_one("#max-new", Input).value = "3"
+        for _ in range(3000):
+            if screen.lm is not None and not screen.generating and screen.steps:
+                break
+            await pilot.pause(0.05)
+        assert screen.steps
+    out, err = capfd.readouterr()
+    assert not NOISE.search(out + err), out + err
+    assert not err.strip(), f"the app wrote to stderr: {err}"
