@@ -23,6 +23,15 @@ Three parts, each printed with its targets:
     with the criterion model and score mix cross-validated by card (each card scored by
     a model fitted without it), for an honest view of how the rubric part generalises.
 
+``answer kinds``
+    The graded answer set (``tests/data/graded_answers``: answers to every bundled card in
+    other words, terse, partial, misconception, negated, keyword salad, off-topic, "don't
+    know", each labelled per criterion by a strict human grader), graded as the app does. A
+    table by kind of the suggested ratings and mean scores; targets: no negated or
+    misconception answer suggested Good/Easy, >= 90% of paraphrase and terse-correct answers
+    suggested Good/Easy, keyword salad never above Hard, per-criterion verdicts >= 85% in
+    agreement with the labels.
+
 ``speed``
     One answer graded against one card, model warm and the card encoded beforehand
     (``grader.card``), as in a review: every bundled sample card with its good answer,
@@ -234,6 +243,108 @@ def sample_answers(cal: ModuleType, grader: Any, folds: int) -> tuple[dict[str, 
 
 
 # --------------------------------------------------------------------------------------
+# Answer kinds
+
+PARAPHRASE_KINDS = ("correct_own_words", "terse_correct")
+WRONG_KINDS = ("negated", "misconception")
+TARGET_PARAPHRASE_GOOD = 0.90
+TARGET_VERDICT_ACCURACY = 0.85
+
+
+def answer_kinds(grader: Any) -> tuple[dict[str, Any], bool]:
+    """The graded answer set (tests/data/graded_answers) by kind, graded as the app does."""
+    from types import SimpleNamespace
+
+    from scipy.stats import pearsonr
+
+    from studytool.core.card_faces import card_faces
+    from studytool.core.grading import EASY, GOOD, HARD, RATING_NAMES, grading_inputs
+    from studytool.core.importing import parse_file
+
+    sys.path.insert(0, str(ROOT))
+    from tests.graded_answers import GRADED_DIR, load
+
+    by_kind: dict[str, list[tuple[int, int, float, float]]] = {}
+    verdicts_right = verdicts_total = 0
+    scores: list[float] = []
+    human: list[float] = []
+    for path in sorted(GRADED_DIR.glob("*.jsonl")):
+        notes = {note.key: note for note in parse_file(ROOT / "decks" / f"{path.stem}.md").notes}
+        for graded in load(path):
+            note = notes[graded.id]
+            faces = card_faces(note, graded.ordinal)
+            inputs = grading_inputs(
+                note.kind.value, graded.ordinal, faces.front, faces.expected, note.rubric,
+                faces.rubric_applies,
+            )  # fmt: skip
+            card = SimpleNamespace(
+                question=inputs.question, reference=inputs.reference, criteria=inputs.criteria,
+                rubric_applies=True, exact=inputs.exact,
+            )  # fmt: skip
+            for answer in graded.answers:
+                result = grade_like_the_app(grader, card, answer.answer)
+                by_kind.setdefault(answer.kind, []).append(
+                    (result.suggested_rating, answer.rating, result.score, answer.score)
+                )
+                scores.append(result.score)
+                human.append(answer.score)
+                for criterion, wanted in zip(result.criteria, answer.verdicts, strict=True):
+                    # This grader has no "contradicted": a contradicted criterion is missed.
+                    expected = "missed" if wanted == "contradicted" else wanted
+                    verdicts_right += criterion.verdict.value == expected
+                    verdicts_total += 1
+    print(f"answer kinds: {sum(map(len, by_kind.values()))} graded answers to the bundled cards")
+    print(f"  {'kind':18s} {'n':>4s}  suggested Again/Hard/Good/Easy   mean score (human)")
+    for kind in sorted(by_kind):
+        rows = by_kind[kind]
+        counts = [sum(1 for r in rows if r[0] == rating) for rating in RATING_NAMES]
+        print(
+            f"  {kind:18s} {len(rows):4d}  {'/'.join(f'{c:3d}' for c in counts):>28s}   "
+            f"{statistics.mean(r[2] for r in rows):.2f} ({statistics.mean(r[3] for r in rows):.2f})"
+        )
+    wrong_good = sum(1 for k in WRONG_KINDS for r in by_kind.get(k, []) if r[0] in (GOOD, EASY))
+    paraphrases = [r for k in PARAPHRASE_KINDS for r in by_kind.get(k, [])]
+    paraphrase_good = sum(1 for r in paraphrases if r[0] in (GOOD, EASY)) / max(1, len(paraphrases))
+    salad_above_hard = sum(1 for r in by_kind.get("keyword_salad", []) if r[0] > HARD)
+    accuracy = verdicts_right / max(1, verdicts_total)
+    r = float(pearsonr(scores, human)[0])
+    checks = [
+        (f"negated or misconception suggested Good/Easy: {wrong_good} (target 0)", wrong_good == 0),
+        (
+            f"paraphrase and terse-correct suggested Good/Easy: {paraphrase_good:.1%} "
+            f"(target >= {TARGET_PARAPHRASE_GOOD:.0%})",
+            paraphrase_good >= TARGET_PARAPHRASE_GOOD,
+        ),
+        (f"keyword salad above Hard: {salad_above_hard} (target 0)", salad_above_hard == 0),
+        (
+            f"per-criterion verdicts agreeing with the labels: {accuracy:.1%} of {verdicts_total} "
+            f"(target >= {TARGET_VERDICT_ACCURACY:.0%})",
+            accuracy >= TARGET_VERDICT_ACCURACY,
+        ),
+    ]
+    for text, passed in checks:
+        print(f"  {text} {_verdict(passed)}")
+    print(f"  (info) Pearson r of the score with the human's partial credit: {r:.3f}")
+    results = {
+        "by_kind": {
+            kind: {
+                "answers": len(rows),
+                "suggested": {RATING_NAMES[k]: sum(1 for x in rows if x[0] == k) for k in RATING_NAMES},
+                "mean_score": statistics.mean(x[2] for x in rows),
+                "mean_human_score": statistics.mean(x[3] for x in rows),
+            }
+            for kind, rows in by_kind.items()
+        },
+        "wrong_suggested_good_or_easy": wrong_good,
+        "paraphrase_good_share": paraphrase_good,
+        "keyword_salad_above_hard": salad_above_hard,
+        "verdict_accuracy": accuracy,
+        "score_human_r": r,
+    }
+    return results, all(passed for _, passed in checks)
+
+
+# --------------------------------------------------------------------------------------
 # Speed
 
 
@@ -379,6 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok &= passed
     print()
     results["sample_answers"], passed = sample_answers(cal, grader, options.folds)
+    ok &= passed
+    print()
+    results["answer_kinds"], passed = answer_kinds(grader)
     ok &= passed
     print()
     results["speed"], passed = speed(cal, grader, options.rounds)
