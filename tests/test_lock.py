@@ -1,6 +1,7 @@
 """The lock files: complete, consistent with pyproject.toml, CPU-only, and what is installed.
 
-`make run`/`make test`/`make bench` install requirements/{app,test,bench}.txt (and models.txt)
+`make run`/`make test`/`make bench` install requirements.txt / requirements-test.txt /
+requirements-bench.txt (and requirements-models.txt)
 with --no-deps, so a requirement missing from a lock would simply not be installed, and a lock
 that disagrees with pyproject.toml would test other versions than users get. `make lock`
 rewrites them; these tests fail when someone edits one side only.
@@ -21,14 +22,20 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements"
 LAYERS = {"app": [], "test": ["test", "postgres"], "bench": ["test", "bench", "postgres"]}
+LOCK_FILES = {
+    "app": "requirements.txt",
+    "test": "requirements-test.txt",
+    "bench": "requirements-bench.txt",
+    "models": "requirements-models.txt",
+}
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 
 
-def locked(name: str) -> dict[str, tuple[str, list[str]]]:
-    """``{package: (version, hashes)}`` of one lock file."""
+def locked(layer: str) -> dict[str, tuple[str, list[str]]]:
+    """``{package: (version, hashes)}`` of one layer's lock file."""
     pins: dict[str, tuple[str, list[str]]] = {}
     current: str | None = None
-    for line in (REQUIREMENTS / name).read_text(encoding="utf-8").splitlines():
+    for line in (ROOT / LOCK_FILES[layer]).read_text(encoding="utf-8").splitlines():
         match = _PIN.match(line)
         if match:
             current = canonicalize_name(match.group(1))
@@ -50,20 +57,20 @@ def project_requirements(extras: list[str]) -> list[Requirement]:
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_every_requirement_is_locked_with_a_matching_version_and_hashes(layer: str) -> None:
-    pins = locked(f"{layer}.txt")
+    pins = locked(layer)
     for requirement in project_requirements(LAYERS[layer]):
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"{requirement} is not in {layer}.txt: run `make lock`"
+        assert name in pins, f"{requirement} is not in {LOCK_FILES[layer]}: run `make lock`"
         version, _ = pins[name]
         assert requirement.specifier.contains(Version(version), prereleases=True), (
-            f"{layer}.txt pins {name}=={version}, outside {requirement}: run `make lock`"
+            f"{LOCK_FILES[layer]} pins {name}=={version}, outside {requirement}: run `make lock`"
         )
     unhashed = [name for name, (_, hashes) in pins.items() if not hashes]
-    assert not unhashed, f"pins without hashes in {layer}.txt: {unhashed}"
+    assert not unhashed, f"pins without hashes in {LOCK_FILES[layer]}: {unhashed}"
 
 
 def test_layers_agree_and_nest() -> None:
-    app, test, bench = (locked(f"{layer}.txt") for layer in LAYERS)
+    app, test, bench = (locked(layer) for layer in LAYERS)
     assert set(app) <= set(test) <= set(bench)
     for name in bench:
         versions = {layer[name][0] for layer in (app, test, bench) if name in layer}
@@ -72,10 +79,10 @@ def test_layers_agree_and_nest() -> None:
 
 def test_torch_is_the_cpu_build_and_nothing_pulls_cuda() -> None:
     for layer in LAYERS:
-        pins = locked(f"{layer}.txt")
+        pins = locked(layer)
         assert pins["torch"][0] == "2.13.0+cpu"
         gpu = [name for name in pins if name.startswith(("nvidia-", "triton", "cuda"))]
-        assert not gpu, f"{layer}.txt would install GPU packages: {gpu}"
+        assert not gpu, f"{LOCK_FILES[layer]} would install GPU packages: {gpu}"
 
 
 def test_model_packages_are_locked_as_pinned() -> None:
@@ -85,7 +92,7 @@ def test_model_packages_are_locked_as_pinned() -> None:
         if line:
             requirement = Requirement(line)
             wanted[canonicalize_name(requirement.name)] = str(requirement.specifier)[2:]
-    pins = locked("models.txt")
+    pins = locked("models")
     assert {name: version for name, (version, _) in pins.items()} == wanted
     assert all(len(hashes) == 1 for _, hashes in pins.values())
 
@@ -93,7 +100,7 @@ def test_model_packages_are_locked_as_pinned() -> None:
 def test_the_running_environment_is_the_lock() -> None:
     """The tests run on exactly the locked versions (the bench layer is a superset, same pins)."""
     mismatched = {}
-    for name, (version, _) in {**locked("test.txt"), **locked("models.txt")}.items():
+    for name, (version, _) in {**locked("test"), **locked("models")}.items():
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
