@@ -15,14 +15,11 @@ from studytool.tui.screens.demos import (
     TokenizerScreen,
 )
 
+from .waiting import wait_until
 
-async def _until(pilot, condition, tries: int = 3000) -> None:
-    for _ in range(tries):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the demo did not finish in time")
+
+async def _until(pilot, condition) -> None:
+    await wait_until(pilot, condition, "the demo", seconds=150)
 
 
 async def test_demo_menu_and_tokenizer(store) -> None:

@@ -22,6 +22,8 @@ import pytest
 from studytool import paths
 from studytool.ml.lm import converted_dir, ensure_converted
 
+from .waiting import wait_for_grade, wait_until
+
 STUDYTOOL = Path(sys.executable).with_name("studytool")
 # Our own output says "warning:" (lowercase) for problems in a deck file; library text says
 # "FutureWarning", "UserWarning", "WARNING", "[transformers]", "deprecated", or is a traceback.
@@ -211,20 +213,18 @@ async def test_app_screens_print_no_library_noise(
         review = app.screen
         assert isinstance(review, ReviewScreen)
         await pilot.press(*"integer ids from a vocabulary", "ctrl+s")
-        for _ in range(600):
-            if review.has_class("graded") or review.has_class("grade-failed"):
-                break
-            await pilot.pause(0.05)
+        await wait_for_grade(pilot, review)
         assert review.has_class("graded")
         await pilot.press("3")
         screen = GenerationScreen("The capital of France is", None, greedy=True)
         await app.push_screen(screen)
         screen.query_one("#max-new", Input).value = "3"
-        for _ in range(3000):
-            if screen.lm is not None and not screen.generating and screen.steps:
-                break
-            await pilot.pause(0.05)
-        assert screen.steps
+        await wait_until(
+            pilot,
+            lambda: screen.lm is not None and not screen.generating and screen.steps,
+            "the generation",
+            seconds=150,
+        )
     out, err = capfd.readouterr()
     assert not NOISE.search(out + err), out + err
     assert not err.strip(), f"the app wrote to stderr: {err}"

@@ -16,6 +16,8 @@ from studytool.core.models import ReviewLog
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
+from .waiting import wait_for_grade
+
 DECK = """+++
 name = "Grading deck"
 +++
@@ -35,15 +37,6 @@ A: Always taking the most likely next token.
 ANSWER = "It keeps the keys and values of each layer so earlier tokens are not recomputed"
 
 
-async def _wait_for_grade(pilot, screen: ReviewScreen) -> None:
-    for _ in range(600):
-        if screen.has_class("graded") or screen.has_class("grade-failed"):
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("grading did not finish")
-
-
 async def test_review_with_the_real_grader_end_to_end(store) -> None:
     sync_deck(store, parse_text(DECK, "grading.md"))
     app = StudyApp(store)
@@ -54,7 +47,7 @@ async def test_review_with_the_real_grader_end_to_end(store) -> None:
         assert isinstance(screen, ReviewScreen)
         await pilot.press(*ANSWER, "ctrl+s")
         assert screen.revealed  # the model answer shows while grading runs
-        await _wait_for_grade(pilot, screen)
+        await wait_for_grade(pilot, screen)
         assert screen.has_class("graded")
         result = screen.grade_result
         assert result is not None and len(result.criteria) == 3
@@ -107,7 +100,7 @@ async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         await pilot.press(*"keys and values", "ctrl+s")
-        await _wait_for_grade(pilot, screen)
+        await wait_for_grade(pilot, screen)
         assert screen.has_class("grade-failed")
         assert "not installed" in str(screen.query_one("#grade-status").render())
         assert "says it stores keys and values" in str(screen.query_one("#rubric").render())
@@ -137,7 +130,7 @@ async def test_summary_lists_the_criteria_missed_most(store) -> None:
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         await pilot.press(*"It stores the final text for the user", "ctrl+s")
-        await _wait_for_grade(pilot, screen)
+        await wait_for_grade(pilot, screen)
         missed = [
             c.criterion for c, v in zip(screen.grade_result.criteria, screen.self_grade.verdicts, strict=True)
             if v.value == "missed"

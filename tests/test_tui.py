@@ -17,6 +17,7 @@ from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
 from .conftest import FIXTURES
+from .waiting import wait_for_grade
 
 DECK = """+++
 name = "Pilot deck"
@@ -230,15 +231,6 @@ def test_snapshot_review_question(snap_compare, tmp_path) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"an integer"])
 
 
-async def _until_graded(pilot) -> None:
-    screen = pilot.app.screen
-    for _ in range(600):
-        if screen.has_class("graded") or screen.has_class("grade-failed"):
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
 def test_snapshot_review_graded(snap_compare, tmp_path) -> None:
     """A typed answer after grading: score, criteria with evidence, suggested rating."""
     assert snap_compare(
@@ -250,7 +242,7 @@ async def _type_and_grade(pilot) -> None:
     await pilot.press("a")
     await pilot.pause()
     await pilot.press(*"an integer that indexes the embedding table", "ctrl+s")
-    await _until_graded(pilot)
+    await wait_for_grade(pilot, pilot.app.screen)
 
 
 def test_snapshot_review_revealed_without_typing(snap_compare, tmp_path) -> None:
