@@ -24,7 +24,7 @@ LOCK_UPGRADE ?= --upgrade
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links $(LOCK_UPGRADE)
 
-.PHONY: run test bench lint lock clean-venv
+.PHONY: run test bench lint lock judge clean-venv
 
 run: $(STAMPS)/app
 	$(BIN)/studytool
@@ -68,6 +68,16 @@ lock: $(STAMPS)/app
 		-o $(TEST_LOCK) pyproject.toml $(REQ)/tools.in
 	$(PIP_COMPILE) -c $(BENCH_LOCK) -o $(APP_LOCK) pyproject.toml $(REQ)/tools.in
 	$(BIN)/python scripts/lock_models.py $(REQ)/models.in $(MODELS_LOCK)
+
+# Regenerate the grader's shipped files (studytool/ml/judge/) from ../shared/asag and the decks'
+# graded answers: cross-validate (the out-of-fold predictions fit the decision rules and feed
+# bench/grading.py), train on everything, export. About two hours on a 2-core CPU.
+JUDGE_EPOCHS ?= 1.5
+judge: $(STAMPS)/bench
+	$(BIN)/python -u scripts/train_judge.py --cv 3 --epochs $(JUDGE_EPOCHS) --out build/judge_cv
+	$(BIN)/python scripts/fit_judge_rules.py build/judge_cv/cv_predictions.jsonl --out build/judge_cv/rules.json
+	$(BIN)/python -u scripts/train_judge.py --epochs $(JUDGE_EPOCHS) --out build/judge
+	$(BIN)/python scripts/export_judge.py build/judge/model --rules build/judge_cv/rules.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,137 +1,165 @@
-"""Export the trained judge (``train_judge.py``'s safetensors model) to int8 ONNX, and check it.
+"""Turn the trained judge (``train_judge.py``'s model folder) into the files studytool ships.
 
-Writes ``judge.onnx`` (fp32, from torch) and ``judge.int8.onnx`` (dynamic int8 quantisation
-of the linear layers, by onnxruntime) beside the tokenizer, then compares the int8 model's
-outputs with torch's on sample pairs and times both on a batch shaped like one grade (the
-model answer and five criteria against a 30–120-word answer).
+Writes into ``studytool/ml/judge/`` (or ``--out``):
 
-Usage: python scripts/export_judge.py build/judge/model [--out build/judge/onnx]
+* ``judge.int8.onnx``: exported from torch (TorchScript exporter, whose graph ONNX Runtime's
+  BERT optimiser fuses into Attention / SkipLayerNorm / BiasGelu nodes), then dynamically
+  quantised to int8 by ONNX Runtime. What the app runs.
+* ``judge.safetensors``: the same weights for the reference backend, fp16, without the
+  word-piece embedding matrix (training froze it: the bundled all-MiniLM-L6-v2 supplies it).
+* ``tokenizer.json``: the word-piece tokenizer (``tokenizers`` format).
+* ``params.json``: the decision rules (``--rules``, from ``fit_judge_rules.py``) and where the
+  weights came from.
+* ``manifest.json``: every file's size and sha256, checked when the grader loads.
+
+Then it checks that the int8 ONNX model agrees with the fp32 torch model on the decks' graded
+answers (Pearson r of P(states) and of the credit, and the largest difference).
+
+Usage: python scripts/export_judge.py build/judge/model --rules build/judge_cv/rules.json
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shutil
-import statistics
-import time
+import sys
+import tempfile
 from pathlib import Path
 
-ANSWER = (
-    "The KV cache keeps the key and value vectors that every layer computed for the tokens "
-    "already processed, so each new decoding step only runs the newest token through the "
-    "model and attends to the cached keys and values instead of recomputing the whole prefix. "
-    "It trades memory for speed: the cache grows with sequence length, layers and heads."
-)
-CLAIMS = [
-    "What does the KV cache store, and why? [SEP] The keys and values of every earlier token, "
-    "for every layer, so that each new token does not recompute them.",
-    "says it stores keys and values",
-    "says it is kept for every layer",
-    "says it avoids recomputing earlier tokens",
-    "says the cache grows with the sequence length",
-    "says it trades memory for speed",
-]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from studytool.ml import judge as judge_module  # noqa: E402
+
+LICENCES = {
+    "weights": "fine-tuned from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
+    "data": [
+        "SemEval-2013 Task 7 training data (Beetle, SciEntsBank), CC BY-SA 3.0: the weights are "
+        "derived from it and are shared under the same licence",
+        "SAF English training data, MIT",
+        "studytool's own graded sample answers (tests/data/graded_answers)",
+    ],
+}
 
 
-def export(model_dir: Path, out: Path) -> tuple[Path, Path]:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    out.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    sample = tokenizer(CLAIMS[:2], [ANSWER, ANSWER], padding=True, return_tensors="pt")
-    fp32 = out / "judge.onnx"
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(model_dir), attn_implementation="eager"
+    ).eval()
+    sample = tokenizer(["a claim", "another claim"], ["an answer", "a b"], padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    torch.onnx.export(
-        model,
-        (),
-        str(fp32),
-        kwargs={name: sample[name] for name in names},
-        input_names=names,
-        output_names=["logits"],
-        dynamic_shapes={name: {0: batch, 1: sequence} for name in names},
-        dynamo=True,
-        external_data=False,
-    )
-    int8 = out / "judge.int8.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    tokenizer.save_pretrained(str(out))
-    for extra in ("config.json",):
-        if (model_dir / extra).exists():
-            shutil.copy(model_dir / extra, out / extra)
-    return fp32, int8
+    with tempfile.TemporaryDirectory() as scratch:
+        fp32 = Path(scratch) / "judge.onnx"
+        optimised = Path(scratch) / "judge.opt.onnx"
+        torch.onnx.export(
+            model,
+            tuple(sample[name] for name in names),
+            str(fp32),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names},
+            dynamo=False,
+            opset_version=17,
+        )
+        config = model.config
+        fused = optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+        )
+        print("fused:", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
+        fused.save_model_to_file(str(optimised))
+        quantize_dynamic(
+            str(optimised),
+            str(target),
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
 
 
-def compare(model_dir: Path, int8: Path, rounds: int = 30) -> None:
-    import numpy as np
-    import onnxruntime as ort
-    import torch
-    from tokenizers import Tokenizer
-    from transformers import AutoModelForSequenceClassification
+def export_safetensors(model_dir: Path, target: Path) -> None:
+    from safetensors.torch import load_file, save_file
 
-    fast = Tokenizer.from_file(str(int8.parent / "tokenizer.json"))
-    fast.enable_truncation(128)
-    fast.enable_padding()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
-    encodings = fast.encode_batch(list(zip(CLAIMS, [ANSWER] * len(CLAIMS), strict=True)))
-    feed = {
-        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    tensors = load_file(str(model_dir / "model.safetensors"))
+    kept = {
+        name: tensor.half().contiguous()
+        for name, tensor in tensors.items()
+        if "word_embeddings" not in name
     }
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    torch.set_num_threads(1)
-    with torch.inference_mode():
-        reference = model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits.numpy()
-    quantised = session.run(["logits"], feed)[0]
-    print(f"max |int8 - torch| over the logits: {np.abs(quantised - reference).max():.4f}")
-    print(f"argmax agrees on {np.mean(quantised[:, :3].argmax(1) == reference[:, :3].argmax(1)):.0%} of pairs")
+    save_file(kept, str(target), metadata={"format": "pt", "dtype": "float16"})
+    target.chmod(0o644)  # safetensors writes it private; it ships in a package
 
-    def timed(run: object) -> list[float]:
-        times = []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            run()  # type: ignore[operator]
-            times.append((time.perf_counter() - started) * 1000)
-        return sorted(times)
 
-    def onnx_grade() -> None:
-        batch = fast.encode_batch(list(zip(CLAIMS, [ANSWER] * len(CLAIMS), strict=True)))
-        session.run(
-            ["logits"],
-            {
-                "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
-            },
-        )
+def check_agreement(out: Path) -> None:
+    """ONNX int8 (the app) against sentence-transformers on torch (the reference)."""
+    import numpy as np
 
-    def torch_grade() -> None:
-        with torch.inference_mode():
-            model(**{k: torch.from_numpy(v) for k, v in feed.items()})
+    from scripts.train_judge import deck_pairs
 
-    for name, run in (("onnxruntime int8", onnx_grade), ("torch fp32", torch_grade)):
-        times = timed(run)
-        print(
-            f"{name:17s} one grade (6 pairs, {feed['input_ids'].shape[1]} pieces): "
-            f"p50 {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms"
-        )
+    manifest = judge_module.read_manifest(out)
+    onnx_judge = judge_module.OnnxJudge(out, manifest)
+    reference = judge_module.SentenceTransformersJudge(out, manifest)
+    pairs = deck_pairs()[::7]
+    firsts = [judge_module.first_text(p.question, p.claim) for p in pairs]
+    answers = [p.answer for p in pairs]
+    a = np.array([list(row) for row in onnx_judge(firsts, answers)])
+    b = np.array([list(row) for row in reference(firsts, answers)])
+    for column, name in ((0, "P(states)"), (1, "P(contradicts)"), (3, "credit")):
+        r = np.corrcoef(a[:, column], b[:, column])[0, 1]
+        print(f"{name:15s} r {r:.4f}  max |diff| {np.abs(a[:, column] - b[:, column]).max():.3f}")
+    print(f"class agrees on {np.mean(a[:, :3].argmax(1) == b[:, :3].argmax(1)):.1%} of {len(pairs)} pairs")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", type=Path)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("model", type=Path, help="train_judge.py's model folder")
+    parser.add_argument("--rules", type=Path, required=True, help="fit_judge_rules.py's output")
+    parser.add_argument("--out", type=Path, default=judge_module.JUDGE_DIR)
     options = parser.parse_args()
-    out = options.out or options.model.parent / "onnx"
-    _, int8 = export(options.model, out)
-    print(f"wrote {int8} ({int8.stat().st_size / 1e6:.1f} MB)")
-    compare(options.model, int8)
+    out: Path = options.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    export_onnx(options.model, out / judge_module.ONNX_FILE)
+    export_safetensors(options.model, out / judge_module.WEIGHTS_FILE)
+    shutil.copy(options.model / "tokenizer.json", out / judge_module.TOKENIZER_FILE)
+    rules = json.loads(options.rules.read_text(encoding="utf-8"))
+    training_path = options.model.parent / "training.json"
+    training = json.loads(training_path.read_text(encoding="utf-8")) if training_path.exists() else {}
+    params = {"rules": rules["rules"], "fitted_on": rules.get("fitted_on", {}), "training": training}
+    (out / judge_module.PARAMS_FILE).write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
+    names = [
+        judge_module.ONNX_FILE,
+        judge_module.WEIGHTS_FILE,
+        judge_module.TOKENIZER_FILE,
+        judge_module.PARAMS_FILE,
+    ]
+    manifest = {
+        "about": "studytool's answer judge; regenerate with scripts/train_judge.py, "
+        "scripts/fit_judge_rules.py and scripts/export_judge.py (see README, Grading)",
+        "licences": LICENCES,
+        "files": {
+            name: {"sha256": _sha256(out / name), "bytes": (out / name).stat().st_size}
+            for name in names
+        },
+    }
+    (out / judge_module.MANIFEST_FILE).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    for name in names:
+        print(f"wrote {out / name} ({(out / name).stat().st_size / 1e6:.1f} MB)")
+    check_agreement(out)
 
 
 if __name__ == "__main__":

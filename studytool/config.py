@@ -10,6 +10,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+# The grader's runtimes (studytool.ml.judge.BACKENDS; named here so that config imports no ML).
+GRADER_BACKENDS = ("onnx", "sentence-transformers")
+
 
 class SettingError(ValueError):
     """A setting name or value the learner gave is not acceptable."""
@@ -39,6 +42,9 @@ class Settings:
     # Score cut points for Hard, Good and Easy fitted by `studytool calibrate`; None means
     # the ones shipped with the grader.
     grade_thresholds: tuple[float, ...] | None = None
+    # What runs the grader: "onnx" (ONNX Runtime, int8; fast, no torch) or
+    # "sentence-transformers" (the same weights on torch: the reference the tests compare with).
+    grader_backend: str = "onnx"
     # The demos' language model: empty for the packaged SmolLM2, else a Hugging Face id
     # (e.g. gpt2, where the hub can be reached) or a local model folder.
     demo_model: str = ""
@@ -84,6 +90,10 @@ class Settings:
                     <= self.grade_thresholds[2] <= 1
                 ),
                 "grade_thresholds must be three increasing scores in 0..1 (hard, good, easy)",
+            ),
+            (
+                self.grader_backend in GRADER_BACKENDS,
+                "grader_backend must be one of: " + ", ".join(GRADER_BACKENDS),
             ),
             (
                 self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),

@@ -107,7 +107,13 @@ class PlainReview:
             for criterion in card.rubric:
                 self.say(f"  - {inert(criterion)}")
         inputs = grading_inputs(
-            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+            card.kind,
+            card.ordinal,
+            card.front,
+            card.expected,
+            card.rubric,
+            card.rubric_applies,
+            card.mistakes,
         )
         self_grade = SelfGrade.start(inputs.criteria, auto) if auto else None
         previews = self.session.preview(card.card_id, self.clock())
@@ -181,7 +187,13 @@ class PlainReview:
         if self.grader is None or self.grader_failed:
             return None
         inputs = grading_inputs(
-            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+            card.kind,
+            card.ordinal,
+            card.front,
+            card.expected,
+            card.rubric,
+            card.rubric_applies,
+            card.mistakes,
         )
         if self.grader.state == "loading":
             self.say("(grading: the model is still loading…)")

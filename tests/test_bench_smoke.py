@@ -133,3 +133,24 @@ def test_scale_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     report.write_json(out)
     assert json.loads(out.read_text())["benchmark"] == "scale"
+
+
+def test_grading_benchmark_scores_the_kept_out_of_fold_predictions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The answer-kind table comes from the committed predictions through the shipped rules."""
+    from bench import grading
+    from bench.judge_cv import COMPACT, read_rows
+
+    rows = read_rows(COMPACT)
+    assert {row["source"] for row in rows} >= {"beetle", "sciEntsBank", "saf", "deck"}
+    results, _ = grading.answer_kinds(rows, nested=False)
+    printed = capsys.readouterr().out
+    for kind in ("correct_own_words", "negated", "keyword_salad", "dont_know"):
+        assert kind in printed
+    assert set(results["checks"]) == {
+        "negated or misconception suggested Good/Easy",
+        "paraphrase and terse suggested Good/Easy",
+        "keyword salad above Hard",
+        "per-criterion verdicts as labelled",
+    }

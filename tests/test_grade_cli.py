@@ -134,12 +134,12 @@ def test_grade_usage_errors() -> None:
 
 
 def test_grade_a_blank_answer_needs_no_model(monkeypatch) -> None:
-    monkeypatch.setenv("STUDYTOOL_EMBEDDING_MODEL", "/no/such/model")
+    monkeypatch.setenv("STUDYTOOL_JUDGE_DIR", "/no/such/model")
     result = run("grade", "-q", "Q", "-r", "R", "-a", "   ", "--json")
     assert result.exit_code == 0 and json.loads(result.output)["suggested_rating"] == 1
     broken = run("grade", "-q", "Q", "-r", "R", "-a", "an answer")
     assert broken.exit_code == 1
-    assert "STUDYTOOL_EMBEDDING_MODEL points at /no/such/model, which is not a folder" in broken.output
+    assert "The grader's files are missing (/no/such/model/manifest.json not found)" in broken.output
 
 
 def test_plain_review_grades_typed_answers_and_stores_both_grades(tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_plain_review_grades_typed_answers_and_stores_both_grades(tmp_path: Path
 
 def test_plain_review_goes_on_when_the_model_is_missing(tmp_path: Path, monkeypatch) -> None:
     _deck(tmp_path)
-    monkeypatch.setenv("STUDYTOOL_EMBEDDING_MODEL", str(tmp_path / "gone"))
+    monkeypatch.setenv("STUDYTOOL_JUDGE_DIR", str(tmp_path / "gone"))
     result = run("review", "--plain", stdin="keys and values\n\n3\n")
     assert result.exit_code == 0, result.output
     assert "Grading is off for this session:" in result.output
@@ -173,6 +173,8 @@ def test_plain_review_goes_on_when_the_model_is_missing(tmp_path: Path, monkeypa
 def test_calibrate_needs_enough_graded_reviews_then_saves_cut_points(tmp_path: Path) -> None:
     _deck(tmp_path)
     assert "0 graded review(s) so far" in run("calibrate").output
+    from studytool.ml.judge import shipped_version
+
     store = open_store()
     with store.session() as session:
         card = session.scalars(select(Card)).one()
@@ -183,6 +185,15 @@ def test_calibrate_needs_enough_graded_reviews_then_saves_cut_points(tmp_path: P
                 ReviewLog(
                     card_id=card.id, rating=3 if score >= 0.2 else 1, state_before=2,
                     reviewed_at=NOW + timedelta(minutes=index), auto_score=score, auto_rating=2,
+                    auto_grade={"by": "grader", "grader": shipped_version(), "score": score},
+                )
+            )  # fmt: skip
+        # Grades by an older grader: its scores are on another scale, so they do not count.
+        for _ in range(40):
+            session.add(
+                ReviewLog(
+                    card_id=card.id, rating=4, state_before=2, reviewed_at=NOW - timedelta(days=1),
+                    auto_score=0.01, auto_rating=1, auto_grade={"by": "grader", "grader": "embedding-1:0"},
                 )
             )  # fmt: skip
         session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Sequence
 
 import pytest
 
@@ -18,6 +19,7 @@ from studytool.core.grading import (
     GradeResult,
     GraderUnavailable,
     GradingInputs,
+    MistakeFound,
     RatingThresholds,
     SelfGrade,
     Verdict,
@@ -158,8 +160,60 @@ def test_auto_grade_record_keeps_spans_and_verdicts() -> None:
         "verdict": "partly",
         "similarity": 0.41,
         "evidence_span": [3, 8],
+        "contradicted": False,
     }
     assert GradeResult.from_json(result.to_json()) == result
+
+
+def _contradicting_grade(score: float) -> GradeResult:
+    return GradeResult(
+        criteria=[
+            CriterionResult("says it stores keys", Verdict.MISSED, 0.9, "does not store keys", (4, 23), True),
+            CriterionResult("says per layer", Verdict.MET, 0.8, "every layer", (30, 41)),
+        ],
+        reference_similarity=0.2,
+        score=score,
+        suggested_rating=HARD,
+        mistakes=[MistakeFound("the cache stores attention weights", 0.8, "attention weights", (50, 67))],
+        rating_ceiling=HARD,
+    )
+
+
+def test_a_contradiction_or_known_mistake_caps_the_suggestion_at_hard_whatever_the_cut_points() -> None:
+    result = _contradicting_grade(0.95)
+    generous = RatingThresholds(0.05, 0.1, 0.2)
+    assert result.with_thresholds(generous).suggested_rating == HARD
+    assert result.with_thresholds(RatingThresholds(0.96, 0.97, 0.98)).suggested_rating == AGAIN
+    record = result.to_record()
+    assert record["rating_ceiling"] == HARD and record["criteria"][0]["contradicted"] is True
+    assert record["mistakes"][0]["mistake"] == "the cache stores attention weights"
+    assert GradeResult.from_json(result.to_json()) == result
+    lines = grading.format_grade(result)
+    assert "✗ contradicted says it stores keys" in lines[1]
+    assert "“does not store keys”" in lines[2]
+    assert any("Known mistake: the cache stores attention weights" in line for line in lines)
+
+
+def test_a_contradicted_criterion_is_always_missed() -> None:
+    with pytest.raises(ValueError, match="contradicted criterion is missed"):
+        CriterionResult("says x", Verdict.MET, 0.9, contradicted=True)
+
+
+def test_not_sure_suggests_nothing_and_stays_unsure_with_any_cut_points() -> None:
+    unsure = GradeResult([], 0.5, 0.6, None, notes=[grading.NOT_SURE_NOTE], unsure=True)
+    assert unsure.rating_name == "not sure"
+    assert unsure.with_thresholds(RatingThresholds(0.1, 0.2, 0.3)).suggested_rating is None
+    assert SelfGrade.start([], unsure).suggested_rating is None
+    assert grading.format_grade(unsure)[0] == "Score 0.60 → not sure: compare with the model answer"
+    assert GradeResult.from_json(unsure.to_json()) == unsure
+    with pytest.raises(ValueError, match="only an unsure grade"):
+        GradeResult([], 0.5, 0.6, None)
+
+
+def test_known_mistakes_go_with_the_rubric() -> None:
+    forward = grading.grading_inputs("basic", 0, "q", "r", ["c"], mistakes=["m"])
+    reverse = grading.grading_inputs("reversed", 1, "q", "r", ["c"], mistakes=["m"])
+    assert forward.mistakes == ["m"] and reverse.mistakes == [] and reverse.criteria == []
 
 
 def _failing_loader() -> grading.Grader:
@@ -208,7 +262,9 @@ class _FixedGrader:
     def __init__(self, score: float, fail: bool = False) -> None:
         self.score, self.fail = score, fail
 
-    def grade(self, question: str, reference: str, criteria: list[str], answer: str) -> GradeResult:
+    def grade(
+        self, question: str, reference: str, criteria: list[str], answer: str, mistakes: Sequence[str] = ()
+    ) -> GradeResult:
         if self.fail:
             raise IndexError("grader bug")
         return GradeResult([], 0.5, self.score, RatingThresholds.default().rating_for(self.score))

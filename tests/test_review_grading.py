@@ -77,7 +77,7 @@ async def test_review_with_the_real_grader_end_to_end(store) -> None:
     assert log.typed_answer == ANSWER and log.rating == 2
     assert log.auto_score == result.score and log.auto_rating == result.suggested_rating
     assert log.auto_grade["criteria"][0]["verdict"] == result.criteria[0].verdict.value
-    assert re.fullmatch(r"embedding-\d+:[0-9a-f]{12}", log.auto_grade["grader"])
+    assert re.fullmatch(r"judge-\d+:[0-9a-f]{12}", log.auto_grade["grader"])
     assert log.final_grade["by"] == "learner" and log.final_grade["rating"] == 2
     assert log.final_grade["criteria"][0]["verdict"] != log.auto_grade["criteria"][0]["verdict"]
 
@@ -178,3 +178,69 @@ async def test_a_plain_reveal_suggests_nothing(store) -> None:
         await pilot.pause()
         assert screen.revealed and screen.self_grade is None
         assert not any(button.has_class("suggested") for button in screen.query(".rating"))
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue #13, open: this negated answer is not Good, but no criterion is marked contradicted",
+)
+async def test_a_contradicting_answer_shows_what_it_contradicts_and_is_not_suggested_good(store) -> None:
+    """The real grader on the opposite of the truth: the criterion is marked contradicted,
+    its words are quoted, and Good/Easy are not preselected."""
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store)
+    answer = "It does not store keys or values; every layer recomputes the whole prefix at each step"
+    async with app.run_test(size=(110, 44)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press(*answer, "ctrl+s")
+        await wait_for_grade(pilot, screen)
+        result = screen.grade_result
+        assert result is not None
+        assert result.suggested_rating not in (3, 4)
+        assert result.contradicted, result
+        criteria = str(screen.query_one("#criteria", OptionList).get_option_at_index(0).prompt)
+        shown = "\n".join(
+            str(screen.query_one("#criteria", OptionList).get_option_at_index(i).prompt)
+            for i in range(len(result.criteria))
+        )
+        assert "contradicted" in shown, (criteria, shown)
+        for button in screen.query(".rating").results(Button):
+            assert not (button.has_class("suggested") and button.id in ("rate-3", "rate-4"))
+
+
+class _UnsureGrader:
+    """A grader that is never sure: what the screen does with "not sure" (the screen's logic,
+    not the grader's, is under test here)."""
+
+    version = "unsure-test-grader"
+
+    def grade(self, question, reference, criteria, answer, mistakes=()):  # type: ignore[no-untyped-def]
+        from studytool.core.grading import NOT_SURE_NOTE, CriterionResult, GradeResult, Verdict
+
+        return GradeResult(
+            [CriterionResult(c, Verdict.PARTLY, 0.5) for c in criteria], 0.5, 0.5, None,
+            notes=[NOT_SURE_NOTE], unsure=True,
+        )  # fmt: skip
+
+
+async def test_not_sure_preselects_no_rating_and_says_so(store) -> None:
+    sync_deck(store, parse_text(DECK, "grading.md"))
+    app = StudyApp(store, grader=BackgroundGrader(load=_UnsureGrader))  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press(*"something half right", "ctrl+s")
+        await wait_for_grade(pilot, screen)
+        status = str(screen.query_one("#grade-status").render())
+        assert "not sure: compare with the model answer" in status
+        assert not any(button.has_class("suggested") for button in screen.query(".rating"))
+        await pilot.press("2")
+        await pilot.pause()
+    with store.session() as session:
+        (log,) = session.scalars(select(ReviewLog)).all()
+    assert log.rating == 2 and log.auto_rating is None and log.auto_grade["unsure"] is True
+    assert log.final_grade["by"] == "learner"

@@ -1,6 +1,6 @@
 """Grading typed answers: the protocol every grader follows and the results it returns.
 
-Nothing here imports an ML package: the embedding grader lives in :mod:`studytool.ml.grader`,
+Nothing here imports an ML package: the answer judge lives in :mod:`studytool.ml.judge`,
 and the CLI, the TUI and the store only need these plain types. A grader returns a
 :class:`GradeResult` (one :class:`CriterionResult` per rubric criterion, an overall score in
 [0, 1] and a suggested rating); :class:`RatingThresholds` turns a score into a rating, and
@@ -35,9 +35,9 @@ MAX_ANSWER_WORDS = 1000
 # fit_thresholds needs at least this many (score, rating) pairs before it replaces the defaults.
 MIN_CALIBRATION_PAIRS = 30
 
-# The fitted grader parameters ship beside the grader; their "thresholds" entry holds the
-# default cut points. Located by path so that core never imports studytool.ml.
-SHIPPED_PARAMS_PATH = Path(__file__).resolve().parent.parent / "ml" / "grader_params.json"
+# The grader's fitted decision rules ship beside its weights; their "thresholds" entry holds
+# the default cut points. Located by path so that core never imports studytool.ml.
+SHIPPED_PARAMS_PATH = Path(__file__).resolve().parent.parent / "ml" / "judge" / "params.json"
 # Used only when the shipped parameters cannot be read.
 _FALLBACK_CUTS = (0.35, 0.55, 0.85)
 
@@ -65,6 +65,13 @@ class CriterionResult:
     similarity: float
     evidence: str | None = None
     evidence_span: tuple[int, int] | None = None
+    # The answer says the opposite of the criterion (negation, reversed relation, wrong
+    # number or name). Always with verdict MISSED; the evidence is then the contradicting words.
+    contradicted: bool = False
+
+    def __post_init__(self) -> None:
+        if self.contradicted and self.verdict is not Verdict.MISSED:
+            raise ValueError("a contradicted criterion is missed")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +80,7 @@ class CriterionResult:
             "similarity": self.similarity,
             "evidence": self.evidence,
             "evidence_span": list(self.evidence_span) if self.evidence_span else None,
+            "contradicted": self.contradicted,
         }
 
     @classmethod
@@ -84,36 +92,92 @@ class CriterionResult:
             similarity=float(data["similarity"]),
             evidence=data.get("evidence"),
             evidence_span=(int(span[0]), int(span[1])) if span else None,
+            contradicted=bool(data.get("contradicted", False)),
         )
+
+
+@dataclass(frozen=True)
+class MistakeFound:
+    """A known mistake of the card (its deck's ``X:`` lines) that the answer makes."""
+
+    mistake: str
+    confidence: float  # in [0, 1]
+    evidence: str | None = None
+    evidence_span: tuple[int, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mistake": self.mistake,
+            "confidence": self.confidence,
+            "evidence": self.evidence,
+            "evidence_span": list(self.evidence_span) if self.evidence_span else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MistakeFound:
+        span = data.get("evidence_span")
+        return cls(
+            mistake=str(data["mistake"]),
+            confidence=float(data["confidence"]),
+            evidence=data.get("evidence"),
+            evidence_span=(int(span[0]), int(span[1])) if span else None,
+        )
+
+
+NOT_SURE_NOTE = "Not sure about this one: compare your answer with the model answer and rate it yourself."
 
 
 @dataclass(frozen=True)
 class GradeResult:
     """A grader's verdict on one answer.
 
-    ``score`` is in [0, 1]; ``suggested_rating`` is 1..4 (Again, Hard, Good, Easy).
-    ``truncated`` says the answer was cut to :data:`MAX_ANSWER_WORDS` before grading, and
-    ``notes`` carries anything the learner should be told (truncation, no reference, ...).
+    ``score`` is the partial credit in [0, 1]. ``suggested_rating`` is 1..4 (Again, Hard,
+    Good, Easy), or None when the grader is not sure (``unsure``): the front ends then
+    preselect nothing. ``rating_ceiling`` is the best rating the answer can be suggested
+    whatever its score: Hard once it contradicts the card or makes a known mistake
+    (``mistakes``). ``truncated`` says the answer was cut to :data:`MAX_ANSWER_WORDS`
+    before grading, and ``notes`` carries anything the learner should be told.
     """
 
     criteria: list[CriterionResult]
     reference_similarity: float
     score: float
-    suggested_rating: int
+    suggested_rating: int | None
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
     # What made the grade: a grader's version (its parameters' digest included), or
     # "rule:blank" / "rule:exact" for the grades that need no model. Stored with each
     # review, so that grades from different graders can be told apart later.
     grader: str = ""
+    mistakes: list[MistakeFound] = field(default_factory=list)
+    rating_ceiling: int = EASY
+    unsure: bool = False
 
     def __post_init__(self) -> None:
-        if self.suggested_rating not in RATING_NAMES:
+        if self.suggested_rating is None:
+            if not self.unsure:
+                raise ValueError("only an unsure grade comes without a suggested rating")
+        elif self.suggested_rating not in RATING_NAMES:
             raise ValueError(f"suggested_rating must be 1..4, not {self.suggested_rating!r}")
+        if self.rating_ceiling not in RATING_NAMES:
+            raise ValueError(f"rating_ceiling must be 1..4, not {self.rating_ceiling!r}")
 
     @property
     def rating_name(self) -> str:
+        if self.suggested_rating is None:
+            return "not sure"
         return RATING_NAMES[self.suggested_rating]
+
+    @property
+    def contradicted(self) -> list[CriterionResult]:
+        return [criterion for criterion in self.criteria if criterion.contradicted]
+
+    def with_thresholds(self, thresholds: RatingThresholds) -> GradeResult:
+        """The same grade, suggested with other cut points (the learner's calibrated ones)."""
+        rating = suggest_rating(
+            self.score, thresholds, ceiling=self.rating_ceiling, unsure=self.unsure
+        )
+        return dataclasses.replace(self, suggested_rating=rating)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,18 +188,25 @@ class GradeResult:
             "truncated": self.truncated,
             "notes": list(self.notes),
             "grader": self.grader,
+            "mistakes": [mistake.to_json() for mistake in self.mistakes],
+            "rating_ceiling": self.rating_ceiling,
+            "unsure": self.unsure,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GradeResult:
+        rating = data.get("suggested_rating")
         return cls(
             criteria=[CriterionResult.from_json(item) for item in data.get("criteria", [])],
             reference_similarity=float(data["reference_similarity"]),
             score=float(data["score"]),
-            suggested_rating=int(data["suggested_rating"]),
+            suggested_rating=None if rating is None else int(rating),
             truncated=bool(data.get("truncated", False)),
             notes=[str(note) for note in data.get("notes", [])],
             grader=str(data.get("grader", "")),
+            mistakes=[MistakeFound.from_json(item) for item in data.get("mistakes", [])],
+            rating_ceiling=int(data.get("rating_ceiling", EASY)),
+            unsure=bool(data.get("unsure", rating is None)),
         )
 
     def dumps(self) -> str:
@@ -151,14 +222,25 @@ class GradeResult:
             "score": self.score,
             "reference_similarity": self.reference_similarity,
             "truncated": self.truncated,
+            "unsure": self.unsure,
+            "rating_ceiling": self.rating_ceiling,
             "criteria": [
                 {
                     "criterion": c.criterion,
                     "verdict": c.verdict.value,
+                    "contradicted": c.contradicted,
                     "similarity": c.similarity,
                     "evidence_span": list(c.evidence_span) if c.evidence_span else None,
                 }
                 for c in self.criteria
+            ],
+            "mistakes": [
+                {
+                    "mistake": m.mistake,
+                    "confidence": m.confidence,
+                    "evidence_span": list(m.evidence_span) if m.evidence_span else None,
+                }
+                for m in self.mistakes
             ],
         }
 
@@ -171,7 +253,12 @@ class Grader(Protocol):
     def version(self) -> str: ...
 
     def grade(
-        self, question: str, reference: str, criteria: list[str], answer: str
+        self,
+        question: str,
+        reference: str,
+        criteria: list[str],
+        answer: str,
+        mistakes: Sequence[str] = (),
     ) -> GradeResult: ...
 
 
@@ -216,12 +303,22 @@ class RatingThresholds:
 _shipped_cache: RatingThresholds | None = None
 
 
+def suggest_rating(
+    score: float, thresholds: RatingThresholds, *, ceiling: int = EASY, unsure: bool = False
+) -> int | None:
+    """The rating to suggest: None when the grader is not sure, else the score's rating, no
+    better than ``ceiling`` (a contradiction or a known mistake caps it at Hard)."""
+    if unsure:
+        return None
+    return min(thresholds.rating_for(score), ceiling)
+
+
 def _shipped_thresholds() -> RatingThresholds:
     global _shipped_cache
     if _shipped_cache is None:
         try:
             data = json.loads(SHIPPED_PARAMS_PATH.read_text(encoding="utf-8"))
-            _shipped_cache = RatingThresholds.from_json(data["thresholds"])
+            _shipped_cache = RatingThresholds.from_json(data["rules"]["thresholds"])
         except (OSError, ValueError, KeyError, TypeError):
             _shipped_cache = RatingThresholds(*_FALLBACK_CUTS)
     return _shipped_cache
@@ -339,6 +436,8 @@ class GradingInputs:
     # Cloze deletions are short and exact: a typed answer that matches the hidden words
     # (case, spacing and punctuation aside) is right without asking the model.
     exact: bool = False
+    # The note's known mistakes (``X:`` lines): wrong claims the grader looks for.
+    mistakes: list[str] = field(default_factory=list)
 
 
 def grading_inputs(
@@ -348,6 +447,7 @@ def grading_inputs(
     expected: str,
     rubric: Sequence[str],
     rubric_applies: bool | None = None,
+    mistakes: Sequence[str] = (),
 ) -> GradingInputs:
     """What to grade a card's typed answer against.
 
@@ -356,6 +456,7 @@ def grading_inputs(
     deletion (``rubric_applies``, from :func:`~studytool.core.card_faces.card_faces`); the
     reverse card and the deletions of a cloze note with several are graded against their
     expected text only. A cloze answer that matches the hidden words exactly needs no model.
+    The known mistakes go with the rubric: they are wrong answers to the same question.
     """
     if rubric_applies is None:
         rubric_applies = kind in ("basic", "interview") or (kind == "reversed" and ordinal == 0)
@@ -364,6 +465,7 @@ def grading_inputs(
         reference=expected,
         criteria=list(rubric) if rubric_applies else [],
         exact=kind == "cloze",
+        mistakes=list(mistakes) if rubric_applies else [],
     )
 
 
@@ -552,17 +654,18 @@ class BackgroundGrader:
             return grade_exact_match(inputs.criteria)
         grader = self.wait()
         try:
-            result = grader.grade(inputs.question, inputs.reference, inputs.criteria, answer)
+            result = grader.grade(
+                inputs.question, inputs.reference, inputs.criteria, answer, inputs.mistakes
+            )
         except Exception as exc:  # a grader bug must cost the learner a suggestion, not the review
             raise GraderUnavailable(
                 f"The grader failed on this answer ({type(exc).__name__}: {exc})."
             ) from exc
         result = dataclasses.replace(result, grader=grader.version)
         if self._thresholds is not None:
-            # The shared grader suggests with the shipped cut points; the learner's own win.
-            result = dataclasses.replace(
-                result, suggested_rating=self._thresholds.rating_for(result.score)
-            )
+            # The shared grader suggests with the shipped cut points; the learner's own win
+            # (a contradiction still caps the rating, and "not sure" stays not sure).
+            result = result.with_thresholds(self._thresholds)
         return result
 
     def prepare(self, inputs: GradingInputs) -> None:
@@ -585,18 +688,23 @@ class Calibration:
     agreement_after: float | None
 
 
-def graded_reviews(store: Store) -> list[tuple[float, int]]:
-    """(automatic score, final rating) of every review whose typed answer was graded."""
+def graded_reviews(store: Store, grader: str | None = None) -> list[tuple[float, int]]:
+    """(automatic score, final rating) of every review whose typed answer was graded, by the
+    grader version ``grader`` only when given: another grader's scores mean something else."""
     from sqlalchemy import select
     from sqlmodel import col
 
     from studytool.core.models import ReviewLog
 
-    query = select(col(ReviewLog.auto_score), col(ReviewLog.rating)).where(
-        col(ReviewLog.auto_score).is_not(None)
-    )
+    query = select(
+        col(ReviewLog.auto_score), col(ReviewLog.rating), col(ReviewLog.auto_grade)
+    ).where(col(ReviewLog.auto_score).is_not(None))
     with store.session() as session:
-        return [(float(score), int(rating)) for score, rating in session.execute(query)]
+        return [
+            (float(score), int(rating))
+            for score, rating, record in session.execute(query)
+            if grader is None or (isinstance(record, dict) and record.get("grader") == grader)
+        ]
 
 
 def calibrate(
@@ -669,7 +777,13 @@ def card_grading_inputs(
     ordinal = _card_ordinal(note, key, ordinal)
     faces = card_faces(note, ordinal)
     return grading_inputs(
-        note.kind, ordinal, faces.front, faces.expected, note.rubric, faces.rubric_applies
+        note.kind,
+        ordinal,
+        faces.front,
+        faces.expected,
+        note.rubric,
+        faces.rubric_applies,
+        note.mistakes or (),
     )
 
 
@@ -700,6 +814,11 @@ def _card_ordinal(note: Any, key: str, ordinal: int | None) -> int:
 
 
 VERDICT_MARKS = {Verdict.MET: "✓ met", Verdict.PARTLY: "~ partly", Verdict.MISSED: "✗ missed"}
+CONTRADICTED_MARK = "✗ contradicted"
+
+
+def verdict_mark(criterion: CriterionResult) -> str:
+    return CONTRADICTED_MARK if criterion.contradicted else VERDICT_MARKS[criterion.verdict]
 
 
 def format_grade(
@@ -708,14 +827,25 @@ def format_grade(
     """A grade as plain lines of text (the CLI and plain review print these)."""
     # The whole-answer similarity is not shown: it is high for fluent wrong answers ("I
     # don't know" scored 0.66) and decides nothing on its own, so it only misleads.
-    lines = [f"Score {result.score:.2f} → suggested {result.rating_name}"]
+    def quoted(evidence: str) -> str:
+        evidence = " ".join(evidence.split())
+        if len(evidence) > evidence_width:
+            evidence = evidence[: evidence_width - 1] + "…"
+        return f"“{evidence}”"
+
+    if result.suggested_rating is None:
+        lines = [f"Score {result.score:.2f} → not sure: compare with the model answer"]
+    else:
+        lines = [f"Score {result.score:.2f} → suggested {result.rating_name}"]
+    width = max([9, *(len(verdict_mark(c)) for c in result.criteria if c.contradicted)])
     for number, criterion in enumerate(result.criteria, start=1):
         label = f"{number}. " if numbered else ""
-        lines.append(f"  {label}{VERDICT_MARKS[criterion.verdict]:<9} {criterion.criterion}")
+        lines.append(f"  {label}{verdict_mark(criterion):<{width}} {criterion.criterion}")
         if criterion.evidence:
-            evidence = " ".join(criterion.evidence.split())
-            if len(evidence) > evidence_width:
-                evidence = evidence[: evidence_width - 1] + "…"
-            lines.append(f"  {' ' * len(label)}{'':<9} “{evidence}”")
-    lines.extend(f"  Note: {note}" for note in result.notes)
+            lines.append(f"  {' ' * len(label)}{'':<{width}} {quoted(criterion.evidence)}")
+    for mistake in result.mistakes:
+        lines.append(f"  ⚠ Known mistake: {mistake.mistake}")
+        if mistake.evidence:
+            lines.append(f"    {quoted(mistake.evidence)}")
+    lines.extend(f"  Note: {note}" for note in result.notes if note != NOT_SURE_NOTE)
     return lines

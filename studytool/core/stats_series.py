@@ -76,6 +76,7 @@ class GraderHealth:
     kept: int
     higher: int
     lower: int
+    unsure: int = 0  # graded answers the grader was not sure about (nothing suggested)
 
     @property
     def kept_share(self) -> float | None:
@@ -233,26 +234,29 @@ def grader_health(
     store: Store, now: datetime, days: int = 30, *, deck_ids: Sequence[int] | None = None
 ) -> GraderHealth:
     """Suggestions kept or overridden (up, down) in the last ``days`` days."""
-    graded = (LOG.c.reviewed_at >= now - timedelta(days=days), LOG.c.auto_rating.is_not(None))
+    recent = LOG.c.reviewed_at >= now - timedelta(days=days)
+    graded = (recent, LOG.c.auto_rating.is_not(None))
     query = select(
         _log_count(deck_ids, *graded),
         _log_count(deck_ids, *graded, LOG.c.rating == LOG.c.auto_rating),
         _log_count(deck_ids, *graded, LOG.c.rating > LOG.c.auto_rating),
         _log_count(deck_ids, *graded, LOG.c.rating < LOG.c.auto_rating),
+        _log_count(deck_ids, recent, LOG.c.auto_score.is_not(None), LOG.c.auto_rating.is_(None)),
     )
     with store.session() as session:
-        suggested, kept, higher, lower = session.execute(query).one()
-    return GraderHealth(days, int(suggested), int(kept), int(higher), int(lower))
+        suggested, kept, higher, lower, unsure = session.execute(query).one()
+    return GraderHealth(days, int(suggested), int(kept), int(higher), int(lower), int(unsure))
 
 
 def describe_grader_health(health: GraderHealth) -> str:
     """One line for the CLI and the Stats screen."""
+    unsure = f"; not sure about {health.unsure}" if health.unsure else ""
     if not health.suggested:
-        return f"Grader (last {health.days} days): no suggestions rated yet"
+        return f"Grader (last {health.days} days): no suggestions rated yet{unsure}"
     return (
         f"Grader (last {health.days} days): {health.suggested} suggestions; you kept "
         f"{health.kept} ({health.kept_share:.0%}), rated {health.higher} higher and "
-        f"{health.lower} lower"
+        f"{health.lower} lower{unsure}"
     )
 
 

@@ -1,8 +1,10 @@
-"""Everything that imports torch or sentence-transformers; imported lazily by the rest of studytool."""
+"""Everything that imports ML libraries (onnxruntime, torch, transformers); imported lazily by the rest of studytool."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,12 +37,32 @@ def configure_torch_threads() -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def load_answer_grader() -> Grader:
-    """The embedding grader, loaded once per process (see :func:`studytool.ml.grader.load_shared_grader`).
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """No load report, warning or progress bar from transformers while loading a model: they
+    would land on the learner's terminal (a new head's "newly initialized" report, say)."""
+    from transformers.utils import logging as transformers_logging
 
-    What the CLI and the TUI hand to :class:`studytool.core.grading.BackgroundGrader`; the
-    import is deferred so that importing this package stays free of ML libraries.
+    verbosity = transformers_logging.get_verbosity()
+    bars_were_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars_were_on:
+            transformers_logging.enable_progress_bar()
+
+
+def load_answer_grader(backend: str = "onnx") -> Grader:
+    """The answer grader, loaded once per process and backend (see :mod:`studytool.ml.judge`).
+
+    ``backend`` is the ``grader_backend`` setting: "onnx" (ONNX Runtime, no torch import) or
+    "sentence-transformers" (the reference, over torch). What the CLI and the TUI hand to
+    :class:`studytool.core.grading.BackgroundGrader`; the import is deferred so that
+    importing this package stays free of ML libraries.
     """
-    from studytool.ml.grader import load_shared_grader
+    from studytool.ml.judge import load_shared_judge_grader
 
-    return load_shared_grader()
+    return load_shared_judge_grader(backend)

@@ -8,6 +8,7 @@ than Textual itself. Nothing here imports an ML package.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,7 +72,9 @@ class StudyApp(App[None]):
         if not (settings.auto_grading and self._grading):
             return None
         if self._grader is None:
-            self._grader = BackgroundGrader(load_answer_grader)
+            self._grader = BackgroundGrader(
+                functools.partial(load_answer_grader, settings.grader_backend)
+            )
         self._grader.set_thresholds(thresholds_from_setting(settings.grade_thresholds))
         return self._grader
 

@@ -186,7 +186,10 @@ class InterviewScreen(Screen[None]):
             if self.grader is not None and text and self.question.rubric:
                 # Graded while the follow-up is answered; the rubric describes this answer.
                 inputs = GradingInputs(
-                    self.question.question, self.question.reference, list(self.question.rubric)
+                    self.question.question,
+                    self.question.reference,
+                    list(self.question.rubric),
+                    mistakes=list(self.question.mistakes),
                 )
                 self._grade_answer(self.grader, self.index, inputs, text)
             follow_ups = self.question.follow_ups
@@ -248,13 +251,18 @@ class InterviewScreen(Screen[None]):
         criteria.clear_options()
         marks = {Verdict.MET: "✓", Verdict.PARTLY: "~", Verdict.MISSED: "✗"}
         for index, criterion in enumerate(result.criteria):
-            prompt = Text(f"{marks[criterion.verdict]} ", style="dim")
+            if criterion.contradicted:
+                prompt = Text("✗ contradicted: ", style="bold red")
+            else:
+                prompt = Text(f"{marks[criterion.verdict]} ", style="dim")
             prompt.append(inert(criterion.criterion))
             criteria.add_option((prompt, index, criterion.verdict is Verdict.MET))
         self.applied_grade = self.index
+        found = "".join(f" Known mistake: {inert(m.mistake)}." for m in result.mistakes)
+        sure = " Not sure: compare with the model answer." if result.unsure else ""
         self._assess_help(
             f"The grader ticked what it found (score {result.score:.2f}, "
-            f"~ = partly). Correct the ticks with space, then ctrl+s."
+            f"~ = partly).{found}{sure} Correct the ticks with space, then ctrl+s."
         )
 
     def _assess_help(self, text: str) -> None:

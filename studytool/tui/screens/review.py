@@ -37,6 +37,7 @@ from textual.worker import Worker, WorkerState
 
 from studytool.core import locking
 from studytool.core.grading import (
+    NOT_SURE_NOTE,
     GradeResult,
     GraderUnavailable,
     GradingInputs,
@@ -62,6 +63,7 @@ VERDICT_STYLES = {
     Verdict.MISSED: ("✗", "bold red"),
 }
 EVIDENCE_STYLES = {Verdict.MET: "green underline", Verdict.PARTLY: "yellow underline"}
+WRONG_EVIDENCE_STYLE = "red underline"  # words that contradict a criterion or make a known mistake
 # A write first waits this long for another process's lock on the UI thread (unnoticeable),
 # then goes on waiting in a worker while the screen says why.
 QUICK_LOCK_WAIT_MS = 250
@@ -78,21 +80,37 @@ def answer_with_evidence(
         # inert they no longer line up, so such an answer is shown without highlights.
         return Text(shown)
     text = Text(answer)
+    for mistake in result.mistakes:
+        if mistake.evidence_span is not None:
+            text.stylize(WRONG_EVIDENCE_STYLE, *mistake.evidence_span)
     for index, (criterion, verdict) in enumerate(zip(result.criteria, verdicts, strict=True)):
         span = criterion.evidence_span
-        if span is None or verdict is Verdict.MISSED:
+        if span is None:
             continue
-        style = EVIDENCE_STYLES[verdict] + (" reverse" if index == focus else "")
-        text.stylize(style, span[0], span[1])
+        if verdict is Verdict.MISSED:
+            if not criterion.contradicted:
+                continue
+            style = WRONG_EVIDENCE_STYLE
+        else:
+            style = EVIDENCE_STYLES[verdict]
+        text.stylize(style + (" reverse" if index == focus else ""), span[0], span[1])
     return text
 
 
-def criterion_prompt(criterion: str, verdict: Verdict, evidence: str | None) -> Text:
+def criterion_prompt(
+    criterion: str, verdict: Verdict, evidence: str | None, contradicted: bool = False
+) -> Text:
+    """One rubric line: its verdict (or "contradicted", until the learner flips it) and the
+    words of the answer the verdict rests on."""
     mark, style = VERDICT_STYLES[verdict]
+    contradicted = contradicted and verdict is Verdict.MISSED
     line = Text()
-    line.append(f"{mark} {verdict.value:<6} ", style=style)
+    if contradicted:
+        line.append(f"{mark} contradicted ", style=style)
+    else:
+        line.append(f"{mark} {verdict.value:<6} ", style=style)
     line.append(inert(criterion))
-    if evidence and verdict is not Verdict.MISSED:
+    if evidence and (verdict is not Verdict.MISSED or contradicted):
         shown = " ".join(evidence.split())
         if len(shown) > 60:
             shown = shown[:59] + "…"
@@ -283,7 +301,13 @@ class ReviewScreen(Screen[None]):
         self.set_class(not self.typed.strip(), "nothing-typed")
         self.query_one("#back", Markdown).update(inert(card.back))
         inputs = grading_inputs(
-            card.kind, card.ordinal, card.front, card.expected, card.rubric, card.rubric_applies
+            card.kind,
+            card.ordinal,
+            card.front,
+            card.expected,
+            card.rubric,
+            card.rubric_applies,
+            card.mistakes,
         )
         will_grade = grade and bool(self.typed.strip()) and self.grader is not None
         if card.rubric and not (will_grade and inputs.criteria):
@@ -385,7 +409,7 @@ class ReviewScreen(Screen[None]):
         self.set_class(not result.criteria, "no-criteria")
         criteria.clear_options()
         criteria.add_options(
-            Option(criterion_prompt(c.criterion, c.verdict, c.evidence), id=str(i))
+            Option(criterion_prompt(c.criterion, c.verdict, c.evidence, c.contradicted), id=str(i))
             for i, c in enumerate(result.criteria)
         )
         self.preselect_rating()
@@ -402,8 +426,14 @@ class ReviewScreen(Screen[None]):
             status.append(Rating(suggested).label, style="bold")
             if self_grade.flipped:
                 status.append(" (from your corrections)", style="dim")
+        elif result.unsure:
+            status.append(" · not sure: compare with the model answer", style="bold yellow")
+        for mistake in result.mistakes:
+            status.append("\n⚠ Known mistake: ", style="bold red")
+            status.append(inert(mistake.mistake))
         for note in result.notes:
-            status.append(f"\n{inert(note)}", style="italic")
+            if note != NOT_SURE_NOTE:
+                status.append(f"\n{inert(note)}", style="italic")
         if result.criteria:
             status.append("\nenter on a criterion flips it · 1–4 rates", style="dim")
         self.query_one("#grade-status", Static).update(status)
@@ -425,7 +455,10 @@ class ReviewScreen(Screen[None]):
         verdict = self.self_grade.flip(index)
         criterion = self.grade_result.criteria[index]
         event.option_list.replace_option_prompt_at_index(
-            index, criterion_prompt(criterion.criterion, verdict, criterion.evidence)
+            index,
+            criterion_prompt(
+                criterion.criterion, verdict, criterion.evidence, criterion.contradicted
+            ),
         )
         self.refresh_grade(focus=index)
         self.preselect_rating()

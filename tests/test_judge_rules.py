@@ -1,0 +1,127 @@
+"""The judge grader's plain logic: decision rules, clauses and word-bounded spans, long answers.
+
+These need no model: :func:`studytool.ml.judge.decide` is arithmetic over the judge's outputs
+(the model itself is tested in test_judge.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studytool.core.grading import AGAIN, EASY, GOOD, HARD, RatingThresholds, Verdict
+from studytool.ml.judge import (
+    ANSWER_WINDOW_WORDS,
+    DecisionRules,
+    Judged,
+    answer_windows,
+    clauses,
+    decide,
+    word_bounded,
+)
+
+RULES = DecisionRules(thresholds=RatingThresholds(0.3, 0.6, 0.9))
+STATES = Judged(0.95, 0.02, 0.03, 0.95)
+CONTRADICTS = Judged(0.05, 0.9, 0.05, 0.05)
+UNADDRESSED = Judged(0.03, 0.02, 0.95, 0.02)
+
+
+def test_every_criterion_stated_is_easy() -> None:
+    decision = decide(STATES, [STATES, STATES], [UNADDRESSED], RULES)
+    assert decision.verdicts == [Verdict.MET, Verdict.MET]
+    assert decision.suggested_rating == EASY and not decision.unsure
+
+
+def test_one_contradicted_criterion_caps_an_otherwise_perfect_answer_at_hard() -> None:
+    decision = decide(STATES, [STATES, STATES, CONTRADICTS], [], RULES)
+    assert decision.contradicted == [False, False, True]
+    assert decision.verdicts[2] is Verdict.MISSED
+    assert decision.suggested_rating == HARD
+
+
+def test_a_known_mistake_is_at_most_hard_and_again_when_little_else_is_right() -> None:
+    assert decide(STATES, [STATES, STATES], [STATES], RULES).suggested_rating == HARD
+    assert decide(UNADDRESSED, [UNADDRESSED, UNADDRESSED], [STATES], RULES).suggested_rating == AGAIN
+
+
+def test_a_contradicted_model_answer_is_never_good() -> None:
+    decision = decide(CONTRADICTS, [], [], RULES)
+    assert decision.suggested_rating == AGAIN and decision.ceiling == HARD
+
+
+def test_criteria_and_model_answer_pulling_apart_is_not_sure() -> None:
+    decision = decide(UNADDRESSED, [STATES, STATES], [], RULES)
+    assert decision.unsure and decision.suggested_rating is None
+    # ... but a contradiction found is a firm "at most Hard", not a shrug.
+    decision = decide(UNADDRESSED, [STATES, CONTRADICTS], [], RULES)
+    assert not decision.unsure and decision.suggested_rating is not None
+
+
+def test_partial_credit_tracks_the_credit_head() -> None:
+    half = Judged(0.3, 0.05, 0.65, 0.5)
+    decision = decide(half, [STATES, half, UNADDRESSED], [], RULES)
+    assert decision.verdicts == [Verdict.MET, Verdict.PARTLY, Verdict.MISSED]
+    assert 0.3 < decision.score < 0.6
+    assert decision.suggested_rating == HARD
+
+
+def test_rules_round_trip_through_json() -> None:
+    assert DecisionRules.from_json(RULES.to_json()) == RULES
+
+
+def test_a_short_answer_is_one_window_and_a_long_one_overlapping_windows() -> None:
+    assert answer_windows("keys and values") == ["keys and values"]
+    words = [f"w{i}" for i in range(400)]
+    windows = answer_windows(" ".join(words))
+    assert len(windows) > 1
+    assert all(len(w.split()) <= ANSWER_WINDOW_WORDS for w in windows)
+    covered = {word for window in windows for word in window.split()}
+    assert covered == set(words)
+
+
+def test_clauses_split_sentences_and_contrasts() -> None:
+    answer = "It stores keys and values for each layer. But it does not store queries; memory grows with length."
+    parts = [answer[a:b] for a, b in clauses(answer)]
+    assert parts == [
+        "It stores keys and values for each layer",
+        "But it does not store queries",
+        "memory grows with length",
+    ]
+
+
+def test_a_very_short_clause_joins_its_neighbour() -> None:
+    answer = "Yes. Greedy picks the argmax at every step, so it is deterministic."
+    parts = [answer[a:b] for a, b in clauses(answer)]
+    assert parts[0].startswith("Yes") and "argmax" in parts[0]
+
+
+_WORDISH = re.compile(r"[^\W_]")
+
+
+@given(st.text(max_size=200))
+def test_clause_spans_start_and_end_on_word_boundaries(answer: str) -> None:
+    for start, end in clauses(answer):
+        assert 0 <= start < end <= len(answer)
+        assert _WORDISH.match(answer[start]) and _WORDISH.match(answer[end - 1])
+        assert start == 0 or not _WORDISH.match(answer[start - 1])
+        assert end == len(answer) or not _WORDISH.match(answer[end])
+
+
+@given(st.text(max_size=80), st.integers(0, 80), st.integers(0, 80))
+def test_word_bounded_never_cuts_a_word(text: str, a: int, b: int) -> None:
+    start, end = sorted((min(a, len(text)), min(b, len(text))))
+    span = word_bounded(text, start, end)
+    if span is None:
+        assert not any(_WORDISH.match(ch) for ch in text[start:end])
+        return
+    s, e = span
+    assert _WORDISH.match(text[s]) and _WORDISH.match(text[e - 1])
+    assert s == 0 or not _WORDISH.match(text[s - 1])
+    assert e == len(text) or not _WORDISH.match(text[e])
+
+
+def test_good_is_reachable_without_every_criterion() -> None:
+    decision = decide(STATES, [STATES, STATES, STATES, Judged(0.2, 0.05, 0.75, 0.3)], [], RULES)
+    assert decision.suggested_rating in (GOOD, EASY)
