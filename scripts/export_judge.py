@@ -21,7 +21,6 @@ Usage: python scripts/export_judge.py build/judge/model --rules build/judge_cv/r
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from studytool.ml import judge as judge_module  # noqa: E402
+from studytool.ml.models import sha256_of  # noqa: E402
 
 LICENCES = {
     "weights": "fine-tuned from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
@@ -42,10 +42,6 @@ LICENCES = {
         "studytool's own graded sample answers (tests/data/graded_answers)",
     ],
 }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
@@ -152,7 +148,7 @@ def main() -> None:
         "scripts/fit_judge_rules.py and scripts/export_judge.py (see README, Grading)",
         "licences": LICENCES,
         "files": {
-            name: {"sha256": _sha256(out / name), "bytes": (out / name).stat().st_size}
+            name: {"sha256": sha256_of(out / name), "bytes": (out / name).stat().st_size}
             for name in names
         },
     }

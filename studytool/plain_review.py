@@ -27,7 +27,6 @@ from studytool.core.grading import (
     GraderUnavailable,
     SelfGrade,
     format_grade,
-    grading_inputs,
 )
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating, format_interval
@@ -106,15 +105,7 @@ class PlainReview:
             self.say("Rubric:")
             for criterion in card.rubric:
                 self.say(f"  - {inert(criterion)}")
-        inputs = grading_inputs(
-            card.kind,
-            card.ordinal,
-            card.front,
-            card.expected,
-            card.rubric,
-            card.rubric_applies,
-            card.mistakes,
-        )
+        inputs = card.grading_inputs()
         self_grade = SelfGrade.start(inputs.criteria, auto) if auto else None
         previews = self.session.preview(card.card_id, self.clock())
         choices = "  ".join(f"{int(r)} {r.label} ({format_interval(previews[r])})" for r in Rating)
@@ -186,15 +177,7 @@ class PlainReview:
         """Grade the typed answer, or say why not and return None (self-grading goes on)."""
         if self.grader is None or self.grader_failed:
             return None
-        inputs = grading_inputs(
-            card.kind,
-            card.ordinal,
-            card.front,
-            card.expected,
-            card.rubric,
-            card.rubric_applies,
-            card.mistakes,
-        )
+        inputs = card.grading_inputs()
         if self.grader.state == "loading":
             self.say("(grading: the model is still loading…)")
         try:

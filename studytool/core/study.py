@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from studytool.config import Settings
 from studytool.core.card_faces import NoteFaces, card_faces
+from studytool.core.grading import GradingInputs, grading_inputs
 from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.prepared import Cursor, Prepared
 from studytool.core.scheduling import NEW_STATE, Rating, make_scheduler
@@ -86,6 +87,18 @@ class QueuedCard:
     state: int  # 0 new, 1 learning, 2 review, 3 relearning
     reps: int
     lapses: int
+
+    def grading_inputs(self) -> GradingInputs:
+        """What a typed answer to this card is graded against."""
+        return grading_inputs(
+            self.kind,
+            self.ordinal,
+            self.front,
+            self.expected,
+            self.rubric,
+            self.rubric_applies,
+            self.mistakes,
+        )
 
 
 @dataclass(frozen=True)

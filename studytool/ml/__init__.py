@@ -41,15 +41,22 @@ def configure_torch_threads() -> None:
 def quiet_transformers() -> Iterator[None]:
     """No load report, warning or progress bar from transformers while loading a model: they
     would land on the learner's terminal (a new head's "newly initialized" report, say)."""
+    import logging
+
     from transformers.utils import logging as transformers_logging
 
+    # sentence-transformers logs at INFO ("Converting SentenceTransformer model ...").
+    sentence_logger = logging.getLogger("sentence_transformers")
+    sentence_level = sentence_logger.level
     verbosity = transformers_logging.get_verbosity()
     bars_were_on = transformers_logging.is_progress_bar_enabled()
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
+    sentence_logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
+        sentence_logger.setLevel(sentence_level)
         transformers_logging.set_verbosity(verbosity)
         if bars_were_on:
             transformers_logging.enable_progress_bar()

@@ -56,6 +56,7 @@ from studytool.core.grading import (
     truncate_answer,
     truncation_note,
 )
+from studytool.ml.models import sha256_of
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -115,14 +116,6 @@ def judge_dir() -> Path:
     return Path(override).expanduser() if override else JUDGE_DIR
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST_FILE
     try:
@@ -144,7 +137,7 @@ def verified_file(directory: Path, name: str, manifest: dict[str, Any]) -> Path:
     if not expected:
         raise GraderUnavailable(f"The grader's manifest does not list {name}. {_FIX}")
     try:
-        actual = _sha256(path)
+        actual = sha256_of(path)
     except OSError as exc:
         raise GraderUnavailable(f"The grader's file {path} cannot be read ({exc}). {_FIX}") from exc
     if actual != expected:
@@ -600,7 +593,7 @@ class JudgeGrader:
                 )
         if decision.unsure:
             notes.append(NOT_SURE_NOTE)
-        elif any(decision.contradicted) or reference_judged.contradicts >= self.rules.contradicted:
+        elif decision.ceiling == HARD and not found:
             notes.append("Parts of the answer contradict the card: at most Hard.")
         if found:
             notes.append("The answer makes a known mistake: at most Hard.")

@@ -66,7 +66,7 @@ def embedding_model_dir() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -105,7 +105,7 @@ def verify_model_dir(model_dir: Path, expected_sha256: str = MODEL_SHA256) -> No
         if known.get(key) == stamp:
             return
         try:
-            actual = _sha256(weights)
+            actual = sha256_of(weights)
         except OSError as exc:
             raise ModelUnavailable(
                 f"The embedding model's weights cannot be read ({weights}: {exc}). {_FIX}"

@@ -44,7 +44,6 @@ from studytool.core.grading import (
     SelfGrade,
     Verdict,
     grade_blank_answer,
-    grading_inputs,
 )
 from studytool.core.models import utcnow
 from studytool.core.scheduling import Rating, format_interval
@@ -300,15 +299,7 @@ class ReviewScreen(Screen[None]):
         # A plain reveal has nothing typed to keep on screen: give the room to the answer.
         self.set_class(not self.typed.strip(), "nothing-typed")
         self.query_one("#back", Markdown).update(inert(card.back))
-        inputs = grading_inputs(
-            card.kind,
-            card.ordinal,
-            card.front,
-            card.expected,
-            card.rubric,
-            card.rubric_applies,
-            card.mistakes,
-        )
+        inputs = card.grading_inputs()
         will_grade = grade and bool(self.typed.strip()) and self.grader is not None
         if card.rubric and not (will_grade and inputs.criteria):
             rubric = Text("Rubric\n", style="bold")
