@@ -333,8 +333,50 @@ def held_out(grader: Any) -> tuple[dict[str, Any], bool]:
     print(f"  (info) not sure on {unsure} of {3 * len(cards)} answers")
     if wrong_good:
         print("  wrong answers suggested Good/Easy: " + "; ".join(wrong_good))
+    twins, twins_ok = negation_twins(grader)
+    for name, (value, target, passed) in twins.items():
+        print(f"  {name:<46} {value!s:>14}  target {target} {_verdict(passed)}")
+    checks.update(twins)
     ok = all(p for _, _, p in checks.values())
     return {name: {"value": str(v), "target": t, "passed": p} for name, (v, t, p) in checks.items()}, ok
+
+
+def negation_twins(grader: Any) -> tuple[dict[str, tuple[Any, str, bool]], bool]:
+    """tests/data/negation_twins.jsonl: right answers that state a card's negative fact ("async
+    does not make the model faster") and wrong twins that reverse it."""
+    from studytool.core.grading import AGAIN, EASY, GOOD, grading_inputs
+
+    sys.path.insert(0, str(ROOT))
+    from studytool.core.card_faces import card_faces
+    from studytool.core.importing import parse_file
+
+    notes = {n.key: n for path in sorted((ROOT / "decks").glob("*.md")) for n in parse_file(path).notes}
+    twins = [
+        json.loads(line)
+        for line in (ROOT / "tests" / "data" / "negation_twins.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    right_good = right_again = flagged = wrong_good = 0
+    for twin in twins:
+        note = notes[twin["id"]]
+        faces = card_faces(note, twin["ordinal"])
+        inputs = grading_inputs(
+            note.kind.value, twin["ordinal"], faces.front, faces.expected, note.rubric,
+            faces.rubric_applies, note.mistakes,
+        )
+        right, wrong = grader.grade(inputs, twin["right"]), grader.grade(inputs, twin["wrong"])
+        right_good += right.suggested_rating in (GOOD, EASY)
+        right_again += right.suggested_rating == AGAIN
+        flagged += right.criteria[twin["criterion"]].contradicted
+        wrong_good += wrong.suggested_rating in (GOOD, EASY)
+    n = len(twins)
+    checks = {
+        "negation twins: right suggested Good/Easy": (f"{right_good}/{n}", ">= 90%", right_good >= 0.9 * n),
+        "negation twins: right suggested Again": (f"{right_again}/{n}", "0", right_again == 0),
+        "negation twins: true negation 'contradicted'": (f"{flagged}/{n}", "0", flagged == 0),
+        "negation twins: wrong twin Good/Easy": (f"{wrong_good}/{n}", "0", wrong_good == 0),
+    }
+    return checks, all(p for _, _, p in checks.values())
 
 
 # --------------------------------------------------------------------------------------

@@ -259,6 +259,9 @@ def evaluate(answers: Sequence[GradedAnswer], rules: DecisionRules) -> DeckFigur
     )
 
 
+MAX_UNSURE = 0.15
+
+
 def cost(figures: DeckFigures) -> float:
     right = sum(figures.kinds[k].answers - figures.kinds[k].good_or_easy for k in RIGHT_KINDS if k in figures.kinds)
     unsure = sum(k.ratings["not sure"] for k in figures.kinds.values())
@@ -322,7 +325,19 @@ def fit(
         if best_rest is None or value < best_rest[0]:
             best_rest = (value, candidate, figures)
     assert best_rest is not None
-    return best_rest[1], best_rest[2]
+    rules, figures = best_rest[1], best_rest[2]
+
+    # Last, how sure a contradiction must be to cap the answer at Hard (weaker ones are "not
+    # sure"), with "not sure" kept to at most MAX_UNSURE of the answers: a grader that is
+    # seldom sure is no help.
+    best_sure = (cost(figures), rules, figures)
+    for cut in (0.5, 0.6, 0.7, 0.8, 0.9):
+        candidate = dataclasses.replace(rules, sure_contradiction=cut)
+        candidate_figures = evaluate(answers, candidate)
+        value = cost(candidate_figures)
+        if candidate_figures.unsure_share <= MAX_UNSURE and value < best_sure[0]:
+            best_sure = (value, candidate, candidate_figures)
+    return best_sure[1], best_sure[2]
 
 
 def held_out_rules(answers: Sequence[GradedAnswer]) -> DeckFigures:

@@ -6,6 +6,7 @@ These need no model: :func:`studytool.ml.judge.decide` is arithmetic over the ju
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from hypothesis import given
@@ -14,11 +15,14 @@ from hypothesis import strategies as st
 from studytool.core.grading import AGAIN, EASY, GOOD, HARD, RatingThresholds, Verdict
 from studytool.ml.judge import (
     ANSWER_WINDOW_WORDS,
+    LENGTH_SLACK,
+    MAX_BATCH,
     DecisionRules,
     Judged,
     answer_windows,
     clauses,
     decide,
+    length_batches,
     word_bounded,
 )
 
@@ -56,6 +60,19 @@ def test_criteria_and_model_answer_pulling_apart_is_not_sure() -> None:
     assert decision.unsure and decision.suggested_rating is None
     # ... but a contradiction found is a firm "at most Hard", not a shrug.
     decision = decide(UNADDRESSED, [STATES, CONTRADICTS], [], RULES)
+    assert not decision.unsure and decision.suggested_rating is not None
+
+
+def test_a_weak_contradiction_is_not_sure_and_a_strong_one_caps_at_hard() -> None:
+    rules = DecisionRules(contradicted=0.5, sure_contradiction=0.8, thresholds=RULES.thresholds)
+    weak = Judged(0.3, 0.6, 0.1, 0.3)
+    decision = decide(STATES, [STATES, weak], [], rules)
+    assert decision.contradicted == [False, True]
+    assert decision.unsure and decision.suggested_rating is None
+    decision = decide(STATES, [STATES, CONTRADICTS], [], rules)
+    assert not decision.unsure and decision.suggested_rating == HARD
+    # A known mistake made is never a shrug, however weak the contradiction beside it.
+    decision = decide(STATES, [STATES, weak], [STATES], dataclasses.replace(rules, mistake=0.5))
     assert not decision.unsure and decision.suggested_rating is not None
 
 
@@ -125,3 +142,19 @@ def test_word_bounded_never_cuts_a_word(text: str, a: int, b: int) -> None:
 def test_good_is_reachable_without_every_criterion() -> None:
     decision = decide(STATES, [STATES, STATES, STATES, Judged(0.2, 0.05, 0.75, 0.3)], [], RULES)
     assert decision.suggested_rating in (GOOD, EASY)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=256), max_size=60))
+def test_length_batches_run_every_pair_once_with_similar_lengths(lengths: list[int]) -> None:
+    batches = length_batches(lengths)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= MAX_BATCH
+        sizes = [lengths[i] for i in batch]
+        assert max(sizes) <= LENGTH_SLACK * min(sizes)
+
+
+def test_a_long_model_answer_pair_does_not_pad_the_short_criteria() -> None:
+    # One grade: the model-answer pair is long, the criteria pairs short and alike.
+    batches = length_batches([180, 120, 118, 125, 122, 119])
+    assert [0] in batches and len(batches) == 2

@@ -152,6 +152,29 @@ def verified_file(directory: Path, name: str, manifest: dict[str, Any]) -> Path:
 # Backends
 
 
+# The model's time grows with every word piece it reads, padding included, and one grade's
+# pairs differ a lot in length (the model answer is long, a criterion short): pairs run in
+# batches of similar length rather than all padded to the longest.
+LENGTH_SLACK = 1.2  # the longest pair of a batch is at most this many times its shortest
+MAX_BATCH = 16
+
+
+def length_batches(lengths: Sequence[int]) -> list[list[int]]:
+    """Indices of ``lengths`` grouped into batches of similar length (each index once)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    for index in order:
+        if (
+            batches
+            and len(batches[-1]) < MAX_BATCH
+            and lengths[index] <= LENGTH_SLACK * max(1, lengths[batches[-1][0]])
+        ):
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
+
+
 def _threads() -> int:
     wanted = os.environ.get(THREADS_ENV)
     try:
@@ -190,7 +213,7 @@ class OnnxJudge:
         tokenizer = verified_file(directory, TOKENIZER_FILE, manifest)
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.enable_truncation(MAX_LENGTH, strategy="longest_first")
-        self.tokenizer.enable_padding()
+        self.tokenizer.no_padding()  # padded per batch of similar lengths (see __call__)
         options = ort.SessionOptions()
         options.intra_op_num_threads = _threads()
         options.inter_op_num_threads = 1
@@ -212,14 +235,26 @@ class OnnxJudge:
         if not firsts:
             return []
         encodings = self.tokenizer.encode_batch(list(zip(firsts, answers, strict=True)))
-        feed = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        with self._lock:  # one run at a time: the session's threads are the machine's cores
-            (logits,) = self.session.run(["logits"], feed)
+        logits = np.zeros((len(encodings), 4), dtype=np.float32)
+        for batch in length_batches([len(e.ids) for e in encodings]):
+            width = max(len(encodings[i].ids) for i in batch)
+            feed = {
+                name: np.zeros((len(batch), width), dtype=np.int64)
+                for name in ("input_ids", "attention_mask", "token_type_ids")
+            }
+            for row, i in enumerate(batch):
+                encoding = encodings[i]
+                size = len(encoding.ids)
+                feed["input_ids"][row, :size] = encoding.ids
+                feed["attention_mask"][row, :size] = 1
+                feed["token_type_ids"][row, :size] = encoding.type_ids
+            with self._lock:  # one run at a time: the session's threads are the machine's cores
+                (out,) = self.session.run(["logits"], feed)
+            logits[batch] = out
         return _softmax_with_credit(logits)
+
+
+_LAYER_NAME = re.compile(r"encoder\.layer\.(\d+)\.")
 
 
 class SentenceTransformersJudge:
@@ -246,6 +281,15 @@ class SentenceTransformersJudge:
         with quiet_transformers():
             encoder = CrossEncoder(str(base), num_labels=4, max_length=MAX_LENGTH, device="cpu")
         state = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
+        # The judge may keep fewer of MiniLM's layers than the base model has (a faster
+        # student): as many as the weights name, renumbered from 0 as training saved them.
+        layers = 1 + max(
+            (int(m.group(1)) for m in map(_LAYER_NAME.search, state) if m is not None), default=-1
+        )
+        model = encoder.model.base_model
+        if 0 < layers < len(model.encoder.layer):
+            model.encoder.layer = torch.nn.ModuleList(list(model.encoder.layer)[:layers])
+            model.config.num_hidden_layers = layers
         missing, unexpected = encoder.model.load_state_dict(state, strict=False)
         kept = [name for name in missing if "word_embeddings" not in name]
         if kept or unexpected:
@@ -303,6 +347,9 @@ class DecisionRules:
     # A pair's credit: this share of P(states), the rest the partial-credit head.
     states_weight: float = 0.0
     disagreement: float = 0.5  # |criteria credit - model-answer credit| that is "not sure"
+    # A contradiction found with P(contradicts) below this is "not sure" rather than "at most
+    # Hard": a weak one is as often a right answer the judge misreads as a wrong one.
+    sure_contradiction: float = 0.0
     thresholds: RatingThresholds = RatingThresholds(0.3, 0.6, 0.9)
 
     @classmethod
@@ -319,6 +366,7 @@ class DecisionRules:
             "criteria_weight": self.criteria_weight,
             "states_weight": self.states_weight,
             "disagreement": self.disagreement,
+            "sure_contradiction": self.sure_contradiction,
             "thresholds": self.thresholds.to_json(),
         }
 
@@ -375,9 +423,16 @@ def decide(
     else:
         score, disagree = reference_credit, False
     ceiling = HARD if (any(contradicted) or any(made) or reference_against) else EASY
+    strongest = max(
+        [judged.contradicts for judged, against in zip(criteria, contradicted, strict=True) if against]
+        + ([reference.contradicts] if reference_against else []),
+        default=0.0,
+    )
     # Signals that pull apart, with nothing wrong found, are the case a guess gets wrong both
-    # ways; a found contradiction or mistake is never "not sure": it is at most Hard.
-    unsure = disagree and ceiling == EASY
+    # ways; so is a contradiction the judge is only half sure of. A known mistake, or a
+    # contradiction it is sure of, is never "not sure": it is at most Hard.
+    weak_contradiction = 0.0 < strongest < rules.sure_contradiction and not any(made)
+    unsure = (disagree and ceiling == EASY) or weak_contradiction
     rating = suggest_rating(score, rules.thresholds, ceiling=ceiling, unsure=unsure)
     if any(made) and rating is not None and score < rules.thresholds.hard:
         rating = AGAIN
@@ -592,6 +647,8 @@ class JudgeGrader:
                     )
                 )
         if decision.unsure:
+            if decision.ceiling == HARD and not found:
+                notes.append("Parts of the answer may contradict the card.")
             notes.append(NOT_SURE_NOTE)
         elif decision.ceiling == HARD and not found:
             notes.append("Parts of the answer contradict the card: at most Hard.")
