@@ -261,16 +261,26 @@ def answer_kinds(rows: list[dict[str, Any]], nested: bool = True) -> tuple[dict[
 # --------------------------------------------------------------------------------------
 
 
-def _sample_cards() -> list[tuple[Any, dict[str, str]]]:
-    sys.path.insert(0, str(ROOT))
-    from studytool.core.card_faces import card_faces
-    from studytool.core.grading import grading_inputs
+def _deck_notes() -> dict[str, Any]:
     from studytool.core.importing import parse_file
 
-    notes = {}
-    for path in sorted((ROOT / "decks").glob("*.md")):
-        for note in parse_file(path).notes:
-            notes[note.key] = note
+    return {n.key: n for path in sorted((ROOT / "decks").glob("*.md")) for n in parse_file(path).notes}
+
+
+def _card_inputs(note: Any, ordinal: int) -> Any:
+    """What the app grades a typed answer to this card against."""
+    from studytool.core.card_faces import card_faces
+    from studytool.core.grading import grading_inputs
+
+    faces = card_faces(note, ordinal)
+    return grading_inputs(
+        note.kind.value, ordinal, faces.front, faces.expected, note.rubric,
+        faces.rubric_applies, note.mistakes,
+    )
+
+
+def _sample_cards() -> list[tuple[Any, dict[str, str]]]:
+    notes = _deck_notes()
     cards = []
     for path in sorted((ROOT / "tests" / "data" / "sample_answers").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -280,12 +290,7 @@ def _sample_cards() -> list[tuple[Any, dict[str, str]]]:
             note = notes.get(entry["id"])
             if note is None:
                 continue
-            ordinal = int(entry.get("ordinal", 0))
-            faces = card_faces(note, ordinal)
-            inputs = grading_inputs(
-                note.kind.value, ordinal, faces.front, faces.expected, note.rubric,
-                faces.rubric_applies, note.mistakes,
-            )
+            inputs = _card_inputs(note, int(entry.get("ordinal", 0)))
             cards.append((inputs, {level: entry[level]["answer"] for level in ("good", "partial", "wrong")}))
     return cards
 
@@ -344,13 +349,9 @@ def held_out(grader: Any) -> tuple[dict[str, Any], bool]:
 def negation_twins(grader: Any) -> tuple[dict[str, tuple[Any, str, bool]], bool]:
     """tests/data/negation_twins.jsonl: right answers that state a card's negative fact ("async
     does not make the model faster") and wrong twins that reverse it."""
-    from studytool.core.grading import AGAIN, EASY, GOOD, grading_inputs
+    from studytool.core.grading import AGAIN, EASY, GOOD
 
-    sys.path.insert(0, str(ROOT))
-    from studytool.core.card_faces import card_faces
-    from studytool.core.importing import parse_file
-
-    notes = {n.key: n for path in sorted((ROOT / "decks").glob("*.md")) for n in parse_file(path).notes}
+    notes = _deck_notes()
     twins = [
         json.loads(line)
         for line in (ROOT / "tests" / "data" / "negation_twins.jsonl").read_text(encoding="utf-8").splitlines()
@@ -358,12 +359,7 @@ def negation_twins(grader: Any) -> tuple[dict[str, tuple[Any, str, bool]], bool]
     ]
     right_good = right_again = flagged = wrong_good = 0
     for twin in twins:
-        note = notes[twin["id"]]
-        faces = card_faces(note, twin["ordinal"])
-        inputs = grading_inputs(
-            note.kind.value, twin["ordinal"], faces.front, faces.expected, note.rubric,
-            faces.rubric_applies, note.mistakes,
-        )
+        inputs = _card_inputs(notes[twin["id"]], twin["ordinal"])
         right, wrong = grader.grade(inputs, twin["right"]), grader.grade(inputs, twin["wrong"])
         right_good += right.suggested_rating in (GOOD, EASY)
         right_again += right.suggested_rating == AGAIN
@@ -391,23 +387,16 @@ def _percentile(values: Sequence[float], q: float) -> float:
 def _speed_cases() -> list[tuple[Any, str]]:
     """(card inputs, answer): every graded answer of 30-120 words to a card with 5 criteria."""
     sys.path.insert(0, str(ROOT))
-    from studytool.core.card_faces import card_faces
-    from studytool.core.grading import grading_inputs
-    from studytool.core.importing import parse_file
     from tests.graded_answers import load
 
+    notes = _deck_notes()
     cases = []
     for path in sorted((ROOT / "tests" / "data" / "graded_answers").glob("*.jsonl")):
-        notes = {n.key: n for n in parse_file(ROOT / "decks" / f"{path.stem}.md").notes}
         for card in load(path):
             note = notes[card.id]
             if len(note.rubric) != 5:
                 continue
-            faces = card_faces(note, card.ordinal)
-            inputs = grading_inputs(
-                note.kind.value, card.ordinal, faces.front, faces.expected, note.rubric,
-                faces.rubric_applies, note.mistakes,
-            )
+            inputs = _card_inputs(note, card.ordinal)
             for answer in card.answers:
                 if 30 <= len(answer.answer.split()) <= 120:
                     cases.append((inputs, answer.answer))

@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -205,9 +206,6 @@ _UNNEGATE = [
     (r"\bcannot\b", "can"), (r"\bshouldn't\b", "should"), (r"\bhasn't\b", "has"),
     (r"\bnever\b", "always"), (r"\bno longer\b", "still"),
 ]
-_NEGATE = [
-    (r"\b(is|are|was|were|can|will|should|must)\b(?! not)", None),
-]
 _ANTONYMS = [
     ("faster", "slower"), ("increases", "decreases"), ("larger", "smaller"),
     ("higher", "lower"), ("longer", "shorter"), ("before", "after"), ("more", "fewer"),
@@ -217,8 +215,6 @@ _ANTONYMS = [
 
 def flip_clause(text: str) -> str | None:
     """``text`` with its meaning reversed by one negation (or antonym) change, or None."""
-    import re
-
     for pattern, replacement in _UNNEGATE:
         flipped, count = re.subn(pattern, replacement, text, count=1, flags=re.IGNORECASE)
         if count:
@@ -238,8 +234,6 @@ def flip_clause(text: str) -> str | None:
 
 def _claim_text(criterion: str) -> str:
     """A criterion ("says the cache stores keys") as the statement it asks for."""
-    import re
-
     return re.sub(r"^(says|explains|mentions|notes|states|gives)( that)?\s+", "", criterion.strip(), flags=re.IGNORECASE)
 
 

@@ -646,11 +646,12 @@ class JudgeGrader:
                         evidence_span=span,
                     )
                 )
+        contradicts = decision.ceiling == HARD and not found
         if decision.unsure:
-            if decision.ceiling == HARD and not found:
+            if contradicts:  # a weak contradiction (DecisionRules.sure_contradiction)
                 notes.append("Parts of the answer may contradict the card.")
             notes.append(NOT_SURE_NOTE)
-        elif decision.ceiling == HARD and not found:
+        elif contradicts:
             notes.append("Parts of the answer contradict the card: at most Hard.")
         if found:
             notes.append("The answer makes a known mistake: at most Hard.")
