@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
-from hypothesis import given
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studytool.core.grading import AGAIN, EASY, GOOD, HARD, RatingThresholds, Verdict
@@ -25,6 +28,8 @@ from studytool.ml.judge import (
     length_batches,
     word_bounded,
 )
+from studytool.ml.packing import MAX_LENGTH as PACKED_MAX_LENGTH
+from studytool.ml.packing import batch_arrays, pack
 
 RULES = DecisionRules(thresholds=RatingThresholds(0.3, 0.6, 0.9))
 STATES = Judged(0.95, 0.02, 0.03, 0.95)
@@ -158,3 +163,54 @@ def test_a_long_model_answer_pair_does_not_pad_the_short_criteria() -> None:
     # One grade: the model-answer pair is long, the criteria pairs short and alike.
     batches = length_batches([180, 120, 118, 125, 122, 119])
     assert [0] in batches and len(batches) == 2
+
+
+# --------------------------------------------------------------------------------------
+# Packing: one answer against all of a card's claims in one input
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    from studytool.ml.judge import JUDGE_DIR, _tokenizer
+
+    return _tokenizer(JUDGE_DIR / "tokenizer.json")
+
+
+def test_one_claim_packs_as_the_cross_encoder_pair(tokenizer: Any) -> None:
+    packed = pack(tokenizer, "What is stored?", ["Keys and values."], "The cache keeps keys.")
+    assert tokenizer.decode(packed.ids, skip_special_tokens=False) == (
+        "[CLS] what is stored? [SEP] keys and values. [SEP] the cache keeps keys. [SEP]"
+    )
+    start, end = packed.claim_spans[0]
+    assert tokenizer.decode(packed.ids[start:end], skip_special_tokens=False) == "keys and values. [SEP]"
+    # What a cross-encoder reads for the pair ("question [SEP] claim", answer).
+    pair = tokenizer.encode("What is stored? [SEP] Keys and values.", "The cache keeps keys.")
+    assert (packed.ids, packed.type_ids) == (pair.ids, pair.type_ids)
+
+
+def test_each_claim_reads_its_own_pieces(tokenizer: Any) -> None:
+    claims = ["The model answer.", "says keys", "says values per layer"]
+    packed = pack(tokenizer, "Q?", claims, "an answer")
+    decoded = [
+        tokenizer.decode(packed.ids[a:z], skip_special_tokens=True) for a, z in packed.claim_spans
+    ]
+    assert decoded == ["the model answer.", "says keys", "says values per layer"]
+    feed = batch_arrays([packed, pack(tokenizer, "", ["c"], "a b c d")])
+    assert feed["claim_mask"].shape == (2, 3, len(packed))
+    assert np.allclose(feed["claim_mask"].sum(axis=2), [[1, 1, 1], [1, 0, 0]])
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    st.integers(min_value=0, max_value=300),
+    st.lists(st.integers(min_value=1, max_value=200), min_size=1, max_size=12),
+    st.integers(min_value=0, max_value=900),
+)
+def test_a_packed_input_fits_the_model_and_keeps_the_answer(
+    tokenizer: Any, question: int, claims: list[int], answer: int
+) -> None:
+    packed = pack(tokenizer, "why " * question, ["cache " * n for n in claims], "keys " * answer)
+    assert len(packed) <= PACKED_MAX_LENGTH
+    assert len(packed.claim_spans) == len(claims)
+    kept = sum(1 for t in packed.type_ids if t == 1) - 1  # the answer's pieces, less its [SEP]
+    assert kept >= min(answer, 64) or sum(min(n, 8) for n in claims) > 300
