@@ -30,7 +30,6 @@ from studytool.ml.judge import Decision, DecisionRules, Judged, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPACT = ROOT / "bench" / "data" / "judge_cv.jsonl.gz"
-GRADED = ROOT / "tests" / "data" / "graded_answers"
 
 STATES, CONTRADICTS, UNADDRESSED = 0, 1, 2
 KINDS = (
@@ -108,10 +107,10 @@ def deck_answers(rows: Sequence[dict[str, Any]]) -> list[GradedAnswer]:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from tests.graded_answers import load
+    from tests.graded_answers import GRADED_DIRS, load
 
     humans: dict[str, Any] = {}
-    for path in sorted(GRADED.glob("*.jsonl")):
+    for path in sorted(path for folder in GRADED_DIRS for path in folder.glob("*.jsonl")):
         for card in load(path):
             for answer in card.answers:
                 humans[answer_key(f"deck/{card.id}", answer.answer)] = (card, answer)

@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "asag"
 SEMEVAL = SHARED / "semeval2013-train-3way"
 SAF = SHARED / "saf-train-english"
-GRADED = ROOT / "tests" / "data" / "graded_answers"
 DECKS = ROOT / "decks"
 
 STATES, CONTRADICTS, UNADDRESSED = 0, 1, 2
@@ -138,10 +137,10 @@ _VERDICT_TARGET = {
 def deck_pairs() -> list[Pair]:
     from studytool.core.card_faces import card_faces
     from studytool.core.importing import parse_file
-    from tests.graded_answers import load
+    from tests.graded_answers import GRADED_DIRS, load
 
     pairs = []
-    for path in sorted(GRADED.glob("*.jsonl")):
+    for path in sorted(path for folder in GRADED_DIRS for path in folder.glob("*.jsonl")):
         notes = {note.key: note for note in parse_file(DECKS / f"{path.stem}.md").notes}
         for card in load(path):
             note = notes[card.id]
@@ -245,10 +244,10 @@ def negation_pairs(max_per_answer: int = 2) -> list[Pair]:
     from studytool.core.card_faces import card_faces
     from studytool.core.importing import parse_file
     from studytool.ml.judge import _content, clauses
-    from tests.graded_answers import load
+    from tests.graded_answers import GRADED_DIRS, load
 
     pairs: list[Pair] = []
-    for path in sorted(GRADED.glob("*.jsonl")):
+    for path in sorted(path for folder in GRADED_DIRS for path in folder.glob("*.jsonl")):
         notes = {note.key: note for note in parse_file(DECKS / f"{path.stem}.md").notes}
         for card in load(path):
             faces = card_faces(notes[card.id], card.ordinal)

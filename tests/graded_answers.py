@@ -38,6 +38,10 @@ from studytool.core.importing import parse_file  # noqa: E402
 from studytool.core.models import NoteKind  # noqa: E402
 
 GRADED_DIR = Path(__file__).resolve().parent / "data" / "graded_answers"
+# More answers to the same cards (right ones in other words and terse, misconceptions and
+# partial ones), written later: same format, any kinds, the cards with a rubric only.
+MORE_DIR = GRADED_DIR.with_name("graded_answers_more")
+GRADED_DIRS = (GRADED_DIR, MORE_DIR)
 KINDS = {
     "correct_own_words",  # right, complete, in the learner's own words (not the model answer's)
     "terse_correct",  # a short line a fair grader accepts for this question
@@ -94,8 +98,9 @@ def _shared_run(answer: str, reference: str, length: int = 7) -> str | None:
     return None
 
 
-def problems(deck_path: Path, graded_path: Path) -> list[str]:
-    """Everything wrong with a graded file, as ``file:line: message`` strings."""
+def problems(deck_path: Path, graded_path: Path, complete: bool = True) -> list[str]:
+    """Everything wrong with a graded file, as ``file:line: message`` strings. A complete
+    file (``GRADED_DIR``) has every card direction and every required kind of answer."""
     deck = parse_file(deck_path)
     notes = {note.key: note for note in deck.notes}
     found: list[str] = []
@@ -134,7 +139,7 @@ def problems(deck_path: Path, graded_path: Path) -> list[str]:
         if is_cloze or not faces.rubric_applies:
             wanted = {"correct_own_words", "misconception", "off_topic"}
         missing = wanted - kinds
-        if missing:
+        if missing and complete:
             found.append(f"{where}: no answer of kind {sorted(missing)}")
         reference = faces.expected
         for index, answer in enumerate(card.answers):
@@ -170,7 +175,7 @@ def problems(deck_path: Path, graded_path: Path) -> list[str]:
         else:
             ordinals = [0]
         for ordinal in ordinals:
-            if (note.key, ordinal) not in seen:
+            if (note.key, ordinal) not in seen and complete:
                 found.append(f"{graded_path}: card {note.key!r} ordinal {ordinal} has no answers")
     return found
 
@@ -186,6 +191,7 @@ def load_line(line: str) -> GradedCard:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
-    issues = problems(Path(sys.argv[1]), Path(sys.argv[2]))
+    graded = Path(sys.argv[2])
+    issues = problems(Path(sys.argv[1]), graded, complete=graded.parent.resolve() != MORE_DIR.resolve())
     print("\n".join(issues) or "ok")
     raise SystemExit(1 if issues else 0)
