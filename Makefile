@@ -73,14 +73,14 @@ lock: $(STAMPS)/app
 # graded answers: cross-validate (the out-of-fold predictions fit the decision rules and feed
 # bench/grading.py), train on everything, export. About two hours on a 2-core CPU.
 # JUDGE_LAYERS=3 trains a student with 3 of MiniLM's 6 layers (0: all six).
-JUDGE_EPOCHS ?= 1
+JUDGE_EPOCHS ?= 1.5
 JUDGE_LAYERS ?= 0
 JUDGE_TRAIN = $(BIN)/python -u scripts/train_judge.py --epochs $(JUDGE_EPOCHS) --layers $(JUDGE_LAYERS)
 judge: $(STAMPS)/bench
 	$(JUDGE_TRAIN) --cv 3 --out build/judge_cv
 	$(BIN)/python scripts/fit_judge_rules.py build/judge_cv/cv_predictions.jsonl --out build/judge_cv/rules.json
 	$(JUDGE_TRAIN) --out build/judge
-	$(BIN)/python scripts/export_judge.py build/judge/packed --rules build/judge_cv/rules.json
+	$(BIN)/python scripts/export_judge.py build/judge/model --rules build/judge_cv/rules.json
 
 clean-venv:
 	rm -rf $(VENV)

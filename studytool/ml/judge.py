@@ -1,22 +1,20 @@
-"""The answer judge: a MiniLM cross-encoder that reads the learner's answer against a card's claims.
+"""The answer judge: a MiniLM cross-encoder that reads a claim and the learner's answer together.
 
-The claims are the card's model answer, each rubric criterion and (when the check is on) each
-known mistake. The judge reads the question, all the claims and the answer in one packed input
-(:mod:`studytool.ml.packing`) and gives, for every claim, three class probabilities: the answer
-**states** the claim, **contradicts** it, or **does not address** it, and a partial-credit
-score in [0, 1]. Reading the texts together is what lets it tell "the cache stores keys and
-values" from "the cache does not store keys or values", which two separately computed
-embeddings (and their cosine) barely distinguish; reading the answer once for all the claims,
-rather than once per claim, is what keeps a grade fast.
+A claim is the card's model answer, one rubric criterion or one of the card's known mistakes,
+each with the question before it. For every (claim, answer) pair the judge gives three class
+probabilities: the answer **states** the claim, **contradicts** it, or **does not address**
+it, and a partial-credit score in [0, 1]. Reading both texts in one pass is what lets it tell
+"the cache stores keys and values" from "the cache does not store keys or values", which two
+separately computed embeddings (and their cosine) barely distinguish.
 
 The weights were fine-tuned from the bundled all-MiniLM-L6-v2 by ``scripts/train_judge.py``
 on SemEval-2013 Task 7 (CC BY-SA 3.0), SAF (MIT) and the decks' graded sample answers, and
 ship in ``studytool/ml/judge/``:
 
 * ``judge.int8.onnx``: the model for ONNX Runtime, int8 (what the app runs: no torch import);
-* ``judge.safetensors``: the same weights for the reference backend (torch, in the encoder
-  sentence-transformers loads), fp16, without the word-piece embeddings, which training left
-  as the bundled MiniLM has them and are read from it;
+* ``judge.safetensors``: the same weights for the reference backend (sentence-transformers'
+  CrossEncoder over torch), fp16, without the word-piece embeddings, which training left as
+  the bundled MiniLM has them and are read from it;
 * ``tokenizer.json``, ``params.json`` (the decision rules below, fitted out of fold by
   ``scripts/fit_judge_rules.py``) and ``manifest.json`` (each file's sha256, checked at load).
 
@@ -24,8 +22,8 @@ How a grade is decided (:func:`decide`) is plain arithmetic over the judge's out
 benchmark can run it on out-of-fold predictions: a criterion is *met* when the judge says the
 answer states it, *contradicted* (and missed) when it says the answer contradicts it; a known
 mistake is *made* when the answer states it. The score blends the criteria's credit with the
-model answer's; a contradiction or a known mistake caps the suggestion at Hard; and when the
-criteria and the model answer disagree, or a contradiction is weak, the grade is "not sure".
+model-answer pair's; a contradiction or a known mistake caps the suggestion at Hard; and when
+the criteria and the model answer disagree, or nothing is clear, the grade is "not sure".
 """
 
 from __future__ import annotations
@@ -69,22 +67,25 @@ WEIGHTS_FILE = "judge.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 PARAMS_FILE = "params.json"
 MANIFEST_FILE = "manifest.json"
-# The judge's input layout, named in its manifest: "packed-1" reads an answer against all of a
-# card's claims at once (studytool/ml/packing.py); "pairs" (the weights shipped before the
-# packed judge was trained, studytool/ml/judge_pairs.py) reads one (claim, answer) pair per claim.
-FORMAT = "packed-1"
-PAIRS_FORMAT = "pairs"
 JUDGE_DIR_ENV = "STUDYTOOL_JUDGE_DIR"  # another folder with the same files (tests, experiments)
 THREADS_ENV = "STUDYTOOL_GRADER_THREADS"
 
-# A longer answer is read in overlapping windows of about ANSWER_WINDOW_WORDS words (with a
-# card's claims, a window fits the judge's 512 word pieces).
+# Word pieces of one (question + claim, answer) pair, as in training. A longer answer is read
+# in overlapping windows of about ANSWER_WINDOW_WORDS words.
+MAX_LENGTH = 256
 ANSWER_WINDOW_WORDS = 150
 ANSWER_WINDOW_OVERLAP = 40
 CACHE_SIZE = 256
 
 BACKENDS = ("onnx", "sentence-transformers")
 _FIX = "Reinstall studytool (`make run` in its folder, or `pip install --force-reinstall studytool`)."
+
+
+def first_text(question: str, claim: str) -> str:
+    """What the judge reads first: the question as context, then the claim to check."""
+    question = " ".join(question.split())
+    claim = " ".join(claim.split())
+    return f"{question} [SEP] {claim}" if question else claim
 
 
 class Judged(NamedTuple):
@@ -100,18 +101,10 @@ class Judged(NamedTuple):
         return cls(float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
-class Reading(NamedTuple):
-    """One input of the judge: an answer (or a part of it) against claims, after a question."""
-
-    question: str
-    claims: tuple[str, ...]
-    answer: str
-
-
 class JudgeBackend(Protocol):
-    """Runs the judge (per reading, a judgement per claim); both backends agree."""
+    """Runs the judge on pairs; the ONNX Runtime and sentence-transformers backends agree."""
 
-    def __call__(self, readings: Sequence[Reading]) -> list[list[Judged]]: ...
+    def __call__(self, firsts: Sequence[str], answers: Sequence[str]) -> list[Judged]: ...
 
 
 # --------------------------------------------------------------------------------------
@@ -134,12 +127,6 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise GraderUnavailable(f"The grader's files are missing ({path} not found). {_FIX}") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise GraderUnavailable(f"The grader's manifest {path} cannot be read ({exc}). {_FIX}") from exc
-    manifest.setdefault("format", PAIRS_FORMAT)
-    if manifest["format"] not in (FORMAT, PAIRS_FORMAT):
-        raise GraderUnavailable(
-            f"The grader's files in {directory} are for another version of studytool "
-            f"(format {manifest['format']!r}; this one reads {FORMAT!r} or {PAIRS_FORMAT!r}). {_FIX}"
-        )
     return dict(manifest)
 
 
@@ -165,10 +152,10 @@ def verified_file(directory: Path, name: str, manifest: dict[str, Any]) -> Path:
 # Backends
 
 
-# The model's time grows with every word piece it reads, padding included: readings run in
-# batches of similar length rather than all padded to the longest (a grade's evidence
-# readings are short, its main reading long).
-LENGTH_SLACK = 1.2  # the longest reading of a batch is at most this many times its shortest
+# The model's time grows with every word piece it reads, padding included, and one grade's
+# pairs differ a lot in length (the model answer is long, a criterion short): pairs run in
+# batches of similar length rather than all padded to the longest.
+LENGTH_SLACK = 1.2  # the longest pair of a batch is at most this many times its shortest
 MAX_BATCH = 16
 
 
@@ -198,48 +185,17 @@ def _threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _judgements(logits: NDArray[Any], claims: int) -> list[Judged]:
-    """One reading's logits [claims, 4] as judgements: the classes' softmax, the credit's sigmoid."""
+def _softmax_with_credit(logits: NDArray[Any]) -> list[Judged]:
     import numpy as np
 
-    rows = logits[:claims].astype(np.float64)
-    classes = np.exp(rows[:, :3] - rows[:, :3].max(axis=1, keepdims=True))
+    classes = logits[:, :3].astype(np.float64)
+    classes = np.exp(classes - classes.max(axis=1, keepdims=True))
     classes /= classes.sum(axis=1, keepdims=True)
-    credit = 1.0 / (1.0 + np.exp(-rows[:, 3]))
+    credit = 1.0 / (1.0 + np.exp(-logits[:, 3].astype(np.float64)))
     return [
         Judged(float(row[0]), float(row[1]), float(row[2]), float(c))
         for row, c in zip(classes, credit, strict=True)
     ]
-
-
-def _tokenizer(path: Path) -> Any:
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.no_truncation()  # packing.pack() cuts and pads
-    tokenizer.no_padding()
-    return tokenizer
-
-
-def _onnx_session(model: Path) -> tuple[Any, threading.Lock]:
-    """An ONNX Runtime session on the machine's cores, quiet, and the lock that keeps its runs
-    one at a time (the session's threads are those cores)."""
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise GraderUnavailable(f"The grader needs onnxruntime ({exc}). {_FIX}") from exc
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = _threads()
-    options.inter_op_num_threads = 1
-    # Idle ONNX Runtime threads would otherwise spin on the cores the terminal UI (and, in
-    # the demos, the language model) needs.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3  # errors only: nothing on the learner's terminal
-    try:
-        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise GraderUnavailable(f"The grader's model {model} cannot be loaded ({exc}). {_FIX}") from exc
-    return session, threading.Lock()
 
 
 class OnnxJudge:
@@ -247,37 +203,67 @@ class OnnxJudge:
 
     def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
         try:
-            self.tokenizer = _tokenizer(verified_file(directory, TOKENIZER_FILE, manifest))
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
         except ImportError as exc:
-            raise GraderUnavailable(f"The grader needs tokenizers ({exc}). {_FIX}") from exc
-        self.session, self._lock = _onnx_session(verified_file(directory, ONNX_FILE, manifest))
+            raise GraderUnavailable(
+                f"The grader needs onnxruntime and tokenizers ({exc}). {_FIX}"
+            ) from exc
+        model = verified_file(directory, ONNX_FILE, manifest)
+        tokenizer = verified_file(directory, TOKENIZER_FILE, manifest)
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.enable_truncation(MAX_LENGTH, strategy="longest_first")
+        self.tokenizer.no_padding()  # padded per batch of similar lengths (see __call__)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        # Idle ONNX Runtime threads would otherwise spin on the cores the terminal UI (and,
+        # in the demos, the language model) needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # errors only: nothing on the learner's terminal
+        try:
+            self.session = ort.InferenceSession(
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise GraderUnavailable(f"The grader's model {model} cannot be loaded ({exc}). {_FIX}") from exc
+        self._lock = threading.Lock()
 
-    def __call__(self, readings: Sequence[Reading]) -> list[list[Judged]]:
-        from studytool.ml.packing import batch_arrays, pack
+    def __call__(self, firsts: Sequence[str], answers: Sequence[str]) -> list[Judged]:
+        import numpy as np
 
-        packed = [pack(self.tokenizer, r.question, r.claims, r.answer) for r in readings]
-        out: list[list[Judged]] = [[] for _ in readings]
-        for batch in length_batches([len(p) for p in packed]):
-            feed = batch_arrays([packed[i] for i in batch])
-            with self._lock:
-                (logits,) = self.session.run(["logits"], feed)
+        if not firsts:
+            return []
+        encodings = self.tokenizer.encode_batch(list(zip(firsts, answers, strict=True)))
+        logits = np.zeros((len(encodings), 4), dtype=np.float32)
+        for batch in length_batches([len(e.ids) for e in encodings]):
+            width = max(len(encodings[i].ids) for i in batch)
+            feed = {
+                name: np.zeros((len(batch), width), dtype=np.int64)
+                for name in ("input_ids", "attention_mask", "token_type_ids")
+            }
             for row, i in enumerate(batch):
-                out[i] = _judgements(logits[row], len(readings[i].claims))
-        return out
+                encoding = encodings[i]
+                size = len(encoding.ids)
+                feed["input_ids"][row, :size] = encoding.ids
+                feed["attention_mask"][row, :size] = 1
+                feed["token_type_ids"][row, :size] = encoding.type_ids
+            with self._lock:  # one run at a time: the session's threads are the machine's cores
+                (out,) = self.session.run(["logits"], feed)
+            logits[batch] = out
+        return _softmax_with_credit(logits)
 
 
 _LAYER_NAME = re.compile(r"encoder\.layer\.(\d+)\.")
 
 
 class SentenceTransformersJudge:
-    """The reference backend: the same weights on torch, in the MiniLM encoder that
-    sentence-transformers loads from the bundled all-MiniLM-L6-v2."""
+    """The reference backend: the same weights in sentence-transformers' CrossEncoder (torch)."""
 
     def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
         from studytool.ml.models import ModelUnavailable, embedding_model_dir, verify_model_dir
 
         weights = verified_file(directory, WEIGHTS_FILE, manifest)
-        tokenizer = verified_file(directory, TOKENIZER_FILE, manifest)
         try:
             base = embedding_model_dir()
             verify_model_dir(base)
@@ -287,63 +273,60 @@ class SentenceTransformersJudge:
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         import torch
         from safetensors.torch import load_file
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import CrossEncoder
 
         from studytool.ml import configure_torch_threads, quiet_transformers
-        from studytool.ml.packed_model import PackedJudge, keep_layers
 
         configure_torch_threads()
         with quiet_transformers():
-            encoder = SentenceTransformer(str(base), device="cpu")[0].auto_model
+            encoder = CrossEncoder(str(base), num_labels=4, max_length=MAX_LENGTH, device="cpu")
         state = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
         # The judge may keep fewer of MiniLM's layers than the base model has (a faster
         # student): as many as the weights name, renumbered from 0 as training saved them.
         layers = 1 + max(
             (int(m.group(1)) for m in map(_LAYER_NAME.search, state) if m is not None), default=-1
         )
-        keep_layers(encoder, layers)
-        model = PackedJudge(encoder)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        model = encoder.model.base_model
+        if 0 < layers < len(model.encoder.layer):
+            model.encoder.layer = torch.nn.ModuleList(list(model.encoder.layer)[:layers])
+            model.config.num_hidden_layers = layers
+        missing, unexpected = encoder.model.load_state_dict(state, strict=False)
         kept = [name for name in missing if "word_embeddings" not in name]
         if kept or unexpected:
             raise GraderUnavailable(
                 f"The grader's weights {weights} do not fit the model "
                 f"(missing {kept[:3]}, unexpected {list(unexpected)[:3]}). {_FIX}"
             )
-        self.model = model.eval()
-        self.tokenizer = _tokenizer(tokenizer)
+        encoder.model.eval()
+        self.encoder = encoder
         self._torch = torch
 
-    def __call__(self, readings: Sequence[Reading]) -> list[list[Judged]]:
-        from studytool.ml.packing import batch_arrays, pack
+    def __call__(self, firsts: Sequence[str], answers: Sequence[str]) -> list[Judged]:
+        import numpy as np
 
-        torch = self._torch
-        packed = [pack(self.tokenizer, r.question, r.claims, r.answer) for r in readings]
-        out: list[list[Judged]] = [[] for _ in readings]
-        with torch.inference_mode():
-            for batch in length_batches([len(p) for p in packed]):
-                feed = {k: torch.from_numpy(v) for k, v in batch_arrays([packed[i] for i in batch]).items()}
-                logits = self.model(**feed).float().numpy()
-                for row, i in enumerate(batch):
-                    out[i] = _judgements(logits[row], len(readings[i].claims))
-        return out
+        if not firsts:
+            return []
+        logits = self.encoder.predict(
+            list(zip(firsts, answers, strict=True)),
+            batch_size=32,
+            activation_fn=self._torch.nn.Identity(),
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return _softmax_with_credit(np.asarray(logits, dtype=np.float32))
 
 
 def load_backend(backend: str = "onnx", directory: Path | None = None) -> tuple[JudgeBackend, dict[str, Any]]:
     directory = directory or judge_dir()
     manifest = read_manifest(directory)
-    if backend not in BACKENDS:
-        raise GraderUnavailable(
-            f"Unknown grader backend {backend!r}: use one of {', '.join(BACKENDS)} "
-            "(`studytool settings grader_backend onnx`)."
-        )
-    if manifest["format"] == PAIRS_FORMAT:
-        from studytool.ml.judge_pairs import PairOnnxJudge, PairSentenceTransformersJudge
-
-        pair_class = PairOnnxJudge if backend == "onnx" else PairSentenceTransformersJudge
-        return pair_class(directory, manifest), manifest
-    packed_class = OnnxJudge if backend == "onnx" else SentenceTransformersJudge
-    return packed_class(directory, manifest), manifest
+    if backend == "onnx":
+        return OnnxJudge(directory, manifest), manifest
+    if backend == "sentence-transformers":
+        return SentenceTransformersJudge(directory, manifest), manifest
+    raise GraderUnavailable(
+        f"Unknown grader backend {backend!r}: use one of {', '.join(BACKENDS)} "
+        "(`studytool settings grader_backend onnx`)."
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -538,6 +521,11 @@ def _merge_windows(rows: Sequence[Judged]) -> Judged:
 # The grader
 
 
+@dataclass(frozen=True)
+class _Claims:
+    firsts: tuple[str, ...]  # reference, then criteria, then mistakes
+
+
 class JudgeGrader:
     """Grades a typed answer with the judge (see the module docstring); a core ``Grader``."""
 
@@ -553,7 +541,7 @@ class JudgeGrader:
         self.thresholds = rules.thresholds
         self._digest = digest
         self.backend_name = backend_name
-        self._claims: OrderedDict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = (
+        self._claims: OrderedDict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Claims] = (
             OrderedDict()
         )
 
@@ -563,13 +551,12 @@ class JudgeGrader:
 
     def card(
         self, question: str, reference: str, criteria: Sequence[str], mistakes: Sequence[str] = ()
-    ) -> tuple[str, ...]:
-        """The card's claims as the judge reads them (model answer, criteria, mistakes), with
-        their whitespace normalised; built once per card (``BackgroundGrader.prepare``)."""
+    ) -> _Claims:
+        """The card's claims, built once per card (``BackgroundGrader.prepare``)."""
         key = (question, reference, tuple(criteria), tuple(mistakes))
         found = self._claims.get(key)
         if found is None:
-            found = tuple(" ".join(c.split()) for c in (reference, *criteria, *mistakes))
+            found = _Claims(tuple(first_text(question, c) for c in (reference, *criteria, *mistakes)))
             self._claims[key] = found
             while len(self._claims) > CACHE_SIZE:
                 self._claims.popitem(last=False)
@@ -577,13 +564,15 @@ class JudgeGrader:
             self._claims.move_to_end(key)
         return found
 
-    def judge(self, question: str, claims: tuple[str, ...], answer: str) -> list[Judged]:
-        """Per claim, the judge on the whole answer (one reading; a long answer's windows
-        each read once, their judgements merged)."""
-        per_window = self.backend([Reading(question, claims, w) for w in answer_windows(answer)])
-        if len(per_window) == 1:
-            return per_window[0]
-        return [_merge_windows(rows) for rows in zip(*per_window, strict=True)]
+    def judge(self, firsts: Sequence[str], answer: str) -> list[Judged]:
+        windows = answer_windows(answer)
+        if len(windows) == 1:
+            return self.backend(firsts, [answer] * len(firsts))
+        rows = self.backend(
+            [first for first in firsts for _ in windows], [w for _ in firsts for w in windows]
+        )
+        per = len(windows)
+        return [_merge_windows(rows[i * per : (i + 1) * per]) for i in range(len(firsts))]
 
     def grade(
         self,
@@ -611,7 +600,7 @@ class JudgeGrader:
         if self.rules.mistake > 1.0:
             mistakes = ()  # the check is off in the shipped rules: no pairs to judge
         claims = self.card(question, reference, criteria, mistakes)
-        judged = self.judge(question, claims, answer)
+        judged = self.judge(claims.firsts, answer)
         reference_judged = judged[0]
         criteria_judged = judged[1 : 1 + len(criteria)]
         mistakes_judged = judged[1 + len(criteria) :]
@@ -619,20 +608,20 @@ class JudgeGrader:
 
         # Evidence for what the grade rests on: the met, partly met and contradicted
         # criteria, and the mistakes made. Each gets the clause the judge itself accepts.
-        wanted: dict[int, str] = {}  # claim index → "states" or "contradicts"
+        wanted: list[tuple[str, str]] = []  # (claim's first text, "states" or "contradicts")
         for index, verdict in enumerate(decision.verdicts):
             if decision.contradicted[index]:
-                wanted[1 + index] = "contradicts"
+                wanted.append((claims.firsts[1 + index], "contradicts"))
             elif verdict is not Verdict.MISSED:
-                wanted[1 + index] = "states"
+                wanted.append((claims.firsts[1 + index], "states"))
         for index, made in enumerate(decision.mistakes_made):
             if made:
-                wanted[1 + len(criteria) + index] = "states"
-        spans = self.evidence(question, claims, answer, wanted)
+                wanted.append((claims.firsts[1 + len(criteria) + index], "states"))
+        spans = self.evidence(answer, wanted)
 
         results: list[CriterionResult] = []
         for index, (text, judged_row) in enumerate(zip(criteria, criteria_judged, strict=True)):
-            span = spans.get(1 + index)
+            span = spans.get(claims.firsts[1 + index])
             results.append(
                 CriterionResult(
                     criterion=text,
@@ -648,7 +637,7 @@ class JudgeGrader:
         found: list[MistakeFound] = []
         for index, (text, judged_row) in enumerate(zip(mistakes, mistakes_judged, strict=True)):
             if decision.mistakes_made[index]:
-                span = spans.get(1 + len(criteria) + index)
+                span = spans.get(claims.firsts[1 + len(criteria) + index])
                 found.append(
                     MistakeFound(
                         mistake=text,
@@ -679,41 +668,36 @@ class JudgeGrader:
         )
 
     def evidence(
-        self, question: str, claims: Sequence[str], answer: str, wanted: dict[int, str]
-    ) -> dict[int, tuple[int, int]]:
-        """Per wanted claim (by index), the span of the clause that the judge, reading that
-        clause alone, says states (or contradicts) it; claims with no such clause get none.
-        No evidence is better than wrong evidence."""
+        self, answer: str, wanted: Sequence[tuple[str, str]]
+    ) -> dict[str, tuple[int, int]]:
+        """Per claim, the span of the clause that the judge, reading that clause alone, says
+        states (or contradicts) it; claims with no such clause get none. No evidence is
+        better than wrong evidence."""
         if not wanted:
             return {}
         spans = clauses(answer)
         if len(spans) == 1:
             # One clause: the judge has just read it whole and decided.
-            return {index: spans[0] for index in wanted}
-        # Each claim's likeliest clauses (by words shared with it); each clause is then read
-        # once, against all the claims that picked it.
-        picked: dict[tuple[int, int], list[int]] = {}
-        for index in wanted:
-            claim_words = _content(claims[index])
+            return {first: spans[0] for first, _ in wanted}
+        candidates: list[tuple[str, str, tuple[int, int]]] = []
+        for first, relation in wanted:
+            claim_words = _content(first.split("[SEP]")[-1])
             ranked = sorted(
-                spans, key=lambda span: -len(claim_words & _content(answer[span[0] : span[1]]))
+                spans,
+                key=lambda span: -len(claim_words & _content(answer[span[0] : span[1]])),
             )
-            for span in ranked[:EVIDENCE_CANDIDATES]:
-                picked.setdefault(span, []).append(index)
-        order = sorted(picked)
-        readings = [
-            Reading(question, tuple(claims[i] for i in picked[span]), answer[span[0] : span[1]])
-            for span in order
-        ]
-        best: dict[int, tuple[float, tuple[int, int]]] = {}
-        for span, judged in zip(order, self.backend(readings), strict=True):
-            for index, row in zip(picked[span], judged, strict=True):
-                relation = wanted[index]
-                strength = row.contradicts if relation == "contradicts" else row.states
-                threshold = self.rules.contradicted if relation == "contradicts" else self.rules.met
-                if strength >= threshold and strength > best.get(index, (0.0, span))[0]:
-                    best[index] = (strength, span)
-        return {index: span for index, (_, span) in best.items()}
+            candidates.extend((first, relation, span) for span in ranked[:EVIDENCE_CANDIDATES])
+        rows = self.backend(
+            [first for first, _, _ in candidates],
+            [answer[span[0] : span[1]] for _, _, span in candidates],
+        )
+        best: dict[str, tuple[float, tuple[int, int]]] = {}
+        for (first, relation, span), row in zip(candidates, rows, strict=True):
+            strength = row.contradicts if relation == "contradicts" else row.states
+            threshold = self.rules.contradicted if relation == "contradicts" else self.rules.met
+            if strength >= threshold and strength > best.get(first, (0.0, span))[0]:
+                best[first] = (strength, span)
+        return {first: span for first, (_, span) in best.items()}
 
     def warm(self) -> None:
         """One small grade, so the first real one does not pay for ONNX Runtime's first run."""

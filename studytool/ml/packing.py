@@ -1,4 +1,4 @@
-"""How the judge reads one answer against all of a card's claims in a single pass.
+"""How the packed judge reads one answer against all of a card's claims in a single pass.
 
 The learner's answer is most of what the judge reads, and reading it once per claim (the
 model answer and every criterion) was most of a grade's time. A *packed* input reads it once:
@@ -10,8 +10,9 @@ each claim's own word pieces (its words and the [SEP] after it, averaged) to say
 answer states, contradicts or does not address *that* claim. With one claim this is exactly
 the (question + claim, answer) pair a cross-encoder reads.
 
-Training (``scripts/train_judge.py``), the ONNX Runtime backend and the reference backend all
-build their inputs here, so the three read the same word pieces.
+The packed judge is an experiment (``scripts/train_packed_judge.py``), not yet what the app
+runs; its training and any backend that serves it build their inputs here, so all read the
+same word pieces.
 """
 
 from __future__ import annotations
