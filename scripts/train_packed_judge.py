@@ -15,7 +15,7 @@ left out. ``--cv N`` writes out-of-fold predictions in the same format, so
 ``fit_judge_rules.py`` and ``bench/grading.py`` read them unchanged; without ``--cv`` it writes
 ``OUT/packed`` (config, safetensors, tokenizer).
 
-Measured (2026-12-02, 3 folds, 1 epoch, lr 5e-5, about 95 minutes here): far below the pair
+Measured (2026-12-02, 3 folds, 1 epoch, lr 5e-5, about 80 minutes here): far below the pair
 judge on unseen cards (P(contradicts) separates contradicted from met criteria with an AUC
 of 0.51, against 0.89; verdicts 51%), so it is not shipped; it needs more training steps
 than one epoch gives it (see README, Grading). The ONNX export and the app's backends for it
