@@ -443,13 +443,14 @@ def base_model_dir() -> Path:
     return embedding_model_dir()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(description: str, epochs: float, learning_rate: float) -> argparse.ArgumentParser:
+    """The options this script and train_packed_judge.py share."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cv", type=int, default=0, help="grouped folds to measure (0: none)")
     parser.add_argument("--folds-to-run", type=int, default=0, help="only the first K folds")
-    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--epochs", type=float, default=epochs)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--lr", type=float, default=learning_rate)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="use only N pairs (a smoke run)")
@@ -458,11 +459,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # of a packed batch: 22 s against 1.3 s); it may pay on a GPU.
     parser.add_argument("--bf16", action="store_true", help="train with bfloat16 autocast")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
-    options = parser.parse_args(argv)
+    return parser
 
-    import torch
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+def chosen_pairs(options: argparse.Namespace) -> tuple[list[Pair], dict[str, int]]:
+    """All pairs (or ``--limit`` of them, shuffled) and how many come from each source."""
     pairs = all_pairs()
     if options.limit:
         random.Random(options.seed).shuffle(pairs)
@@ -470,8 +471,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts: dict[str, int] = {}
     for pair in pairs:
         counts[pair.source] = counts.get(pair.source, 0) + 1
-    print(f"{len(pairs)} pairs: {counts}")
+    print(f"{len(pairs)} pairs: {counts}", flush=True)
     options.out.mkdir(parents=True, exist_ok=True)
+    return pairs, counts
+
+
+def write_cv_predictions(
+    out: Path, pairs: Sequence[Pair], fold_of: Sequence[int], predictions: Sequence[list[float] | None]
+) -> None:
+    """The out-of-fold predictions, one JSON row per predicted pair (fit_judge_rules.py reads them)."""
+    rows = [
+        {**asdict(pair), "fold": fold, "prediction": prediction}
+        for pair, fold, prediction in zip(pairs, fold_of, predictions, strict=True)
+        if prediction is not None
+    ]
+    target = out / "cv_predictions.jsonl"
+    target.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} out-of-fold predictions to {target}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = arguments(__doc__.split("\n\n")[0], epochs=2.0, learning_rate=4e-5).parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    pairs, counts = chosen_pairs(options)
     base = base_model_dir()
 
     def train_on(chosen: Sequence[Pair]) -> tuple[Any, Any]:
@@ -499,14 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokenizer, model = train_on(train_set)
             for i, row in zip(test_index, predict(tokenizer, model, [pairs[i] for i in test_index], options.device), strict=True):
                 predictions[i] = row
-        rows = [
-            {**asdict(pair), "fold": fold, "prediction": prediction}
-            for pair, fold, prediction in zip(pairs, fold_of, predictions, strict=True)
-            if prediction is not None
-        ]
-        target = options.out / "cv_predictions.jsonl"
-        target.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-        print(f"wrote {len(rows)} out-of-fold predictions to {target}")
+        write_cv_predictions(options.out, pairs, fold_of, predictions)
         return 0
 
     tokenizer, model = train_on(pairs)

@@ -25,14 +25,13 @@ a packed judge grades as well as the pair judge.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,11 @@ from scripts.train_judge import (  # noqa: E402
     NO_CLASS,
     NO_SCORE,
     Pair,
-    all_pairs,
+    arguments,
     base_model_dir,
+    chosen_pairs,
     folds_of,
+    write_cv_predictions,
 )
 
 # --------------------------------------------------------------------------------------
@@ -318,32 +319,9 @@ def predict(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cv", type=int, default=0, help="grouped folds to measure (0: none)")
-    parser.add_argument("--folds-to-run", type=int, default=0, help="only the first K folds")
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--limit", type=int, default=0, help="use only N pairs (a smoke run)")
-    parser.add_argument("--layers", type=int, default=0, help="keep only N of MiniLM's 6 layers")
-    # bfloat16 autocast is 20x slower than float32 on this machine's torch build; it may pay on a GPU.
-    parser.add_argument("--bf16", action="store_true", help="train with bfloat16 autocast")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
-    options = parser.parse_args(argv)
-
-
+    options = arguments(__doc__.split("\n\n")[0], epochs=1.0, learning_rate=5e-5).parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    pairs = all_pairs()
-    if options.limit:
-        random.Random(options.seed).shuffle(pairs)
-        pairs = pairs[: options.limit]
-    counts: dict[str, int] = {}
-    for pair in pairs:
-        counts[pair.source] = counts.get(pair.source, 0) + 1
-    print(f"{len(pairs)} pairs: {counts}")
-    options.out.mkdir(parents=True, exist_ok=True)
+    pairs, counts = chosen_pairs(options)
     base = base_model_dir()
 
     def train_on(chosen: Sequence[PackedExample]) -> tuple[Any, Any]:
@@ -384,14 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for local, row in zip(example.pair_index, rows, strict=True):
                     if local is not None:
                         predictions[test_pairs[local][0]] = row
-        rows_out = [
-            {**asdict(pair), "fold": fold, "prediction": prediction}
-            for pair, fold, prediction in zip(pairs, fold_of, predictions, strict=True)
-            if prediction is not None
-        ]
-        target = options.out / "cv_predictions.jsonl"
-        target.write_text("".join(json.dumps(row) + "\n" for row in rows_out), encoding="utf-8")
-        print(f"wrote {len(rows_out)} out-of-fold predictions to {target}", flush=True)
+        write_cv_predictions(options.out, pairs, fold_of, predictions)
         return 0
 
     from safetensors.torch import save_file
