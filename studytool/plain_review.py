@@ -14,8 +14,6 @@ the learner grading themselves.
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
@@ -25,12 +23,12 @@ from studytool.core.grading import (
     BackgroundGrader,
     GradeResult,
     GraderUnavailable,
-    SelfGrade,
     format_grade,
 )
 from studytool.core.models import utcnow
+from studytool.core.review_turn import GradingPlan, Review, Turn
 from studytool.core.scheduling import Rating, format_interval
-from studytool.core.study import QueuedCard, StudyError, StudySession
+from studytool.core.study import StudyError, StudySession
 from studytool.core.text_safety import inert
 
 STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
@@ -49,14 +47,10 @@ class PlainReview:
         clock: Callable[[], datetime] = utcnow,
         grader: BackgroundGrader | None = None,
     ) -> None:
-        self.session = session
+        self.review = Review(session, grading=grader is not None, clock=clock)
         self.grader = grader
-        self.grader_failed = False
         self.stdin = stdin
         self.stdout = stdout
-        self.clock = clock
-        self.rated: list[Rating] = []  # in order, so that undo can take the last one back
-        self.started = time.monotonic()
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
@@ -72,45 +66,47 @@ class PlainReview:
 
     def run(self) -> int:
         """Review until the queue is empty, the learner quits, or input ends. Returns cards rated."""
-        counts = self.session.counts(self.clock())
+        counts = self.review.counts()
         self.say(f"{counts.new} new · {counts.learning} learning · {counts.review} due today.")
         self.say(
             "Type an answer and finish with an empty line (Enter alone reveals; ? shows a hint)."
         )
         if self.grader is not None:
             self.grader.start()  # loads while the first question is being answered
-        card = self.session.next_card(self.clock())
+        turn = self.review.next_card()
         try:
-            while card is not None:
-                card = self._review_one(card)
+            while turn is not None:
+                turn = self._review_one(turn)
         except _EndOfInput:
             self.say("")
         self._summary()
-        return len(self.rated)
+        return len(self.review.rated)
 
-    def _review_one(self, card: QueuedCard) -> QueuedCard | None:
-        shown_at = time.monotonic()
-        counts = self.session.counts(self.clock())
-        self.say("")
-        self.say(
-            f"── {inert(card.deck)} · {STATE_NAMES.get(card.state, '?')} · {counts.total} left today ──"
-        )
-        self.say(f"Q: {inert(card.front)}")
-        typed = self._read_answer(card)
-        self.say(f"A: {inert(card.back)}")
-        if card.context:
-            self.say(f"Context: {inert(card.context)}")
-        auto = self._grade(card, typed) if typed else None
-        if card.rubric and auto is None:
-            self.say("Rubric:")
-            for criterion in card.rubric:
-                self.say(f"  - {inert(criterion)}")
-        inputs = card.grading_inputs()
-        self_grade = SelfGrade.start(inputs.criteria, auto) if auto else None
-        previews = self.session.preview(card.card_id, self.clock())
+    def _review_one(self, turn: Turn) -> Turn | None:
+        card = turn.card
+        if not turn.revealed:
+            counts = self.review.counts()
+            self.say("")
+            self.say(
+                f"── {inert(card.deck)} · {STATE_NAMES.get(card.state, '?')} · {counts.total} left today ──"
+            )
+            self.say(f"Q: {inert(card.front)}")
+            typed = self._read_answer()
+            self.say(f"A: {inert(card.back)}")
+            if card.context:
+                self.say(f"Context: {inert(card.context)}")
+            plan = self.review.reveal(typed, submit=bool(typed))
+            if plan is GradingPlan.GRADE:
+                self._grade(turn)
+            if card.rubric and turn.grade is None:
+                self.say("Rubric:")
+                for criterion in card.rubric:
+                    self.say(f"  - {inert(criterion)}")
+        previews = self.review.session.preview(card.card_id, self.review.clock())
         choices = "  ".join(f"{int(r)} {r.label} ({format_interval(previews[r])})" for r in Rating)
+        self_grade = turn.self_grade
         while True:
-            suggested = self_grade.suggested_rating if self_grade else None
+            suggested = turn.suggested_rating
             extra = ""
             if suggested is not None:
                 extra = f"   Enter = {Rating(suggested).label}"
@@ -123,25 +119,14 @@ class PlainReview:
             if self_grade and command.startswith("f") and command[1:].strip().isdigit():
                 index = int(command[1:].strip()) - 1
                 if 0 <= index < len(self_grade.criteria):
-                    verdict = self_grade.flip(index)
+                    verdict = self.review.flip(index)
                     self.say(f"  {VERDICT_MARKS[verdict]:<9} {inert(self_grade.criteria[index])}")
                 else:
                     self.say(f"There are {len(self_grade.criteria)} criteria.")
                 continue
             if command in ("1", "2", "3", "4"):
                 rating = Rating(int(command))
-                result = self.session.answer(
-                    card.card_id,
-                    rating,
-                    self.clock(),
-                    duration_ms=int((time.monotonic() - shown_at) * 1000),
-                    typed_answer=typed or None,
-                    auto_score=auto.score if auto else None,
-                    auto_rating=auto.suggested_rating if auto else None,
-                    auto_grade=auto.to_record() if auto else None,
-                    final_grade=self_grade.final_record(int(rating)) if self_grade else None,
-                )
-                self.rated.append(rating)
+                result = self.review.rate(rating)
                 leech = (
                     " It has lapsed too often: tagged leech and suspended."
                     if result.became_leech
@@ -150,71 +135,82 @@ class PlainReview:
                 self.say(
                     f"Saved: {rating.label}, next in {format_interval(result.interval)}.{leech}"
                 )
-                return self.session.next_card(self.clock())
+                return self.review.turn
             if command == "u":
                 try:
-                    previous = self.session.undo()
+                    undone = self.review.undo()
                 except StudyError as exc:
                     self.say(str(exc))
                     continue
-                if self.rated:
-                    self.rated.pop()
-                self.say("Undone: the previous card comes back.")
-                return previous
+                if undone is None:
+                    self.say("Nothing to undo in this session.")
+                    continue
+                self.say(undone.message)
+                if undone.what == "flip" and self_grade is not None:
+                    for number, (criterion, verdict) in enumerate(
+                        zip(self_grade.criteria, self_grade.verdicts, strict=True), start=1
+                    ):
+                        self.say(f"  {number}. {VERDICT_MARKS[verdict]:<9} {inert(criterion)}")
+                    continue
+                if undone.turn is not None and undone.turn.revealed:
+                    self.say(f"Q: {inert(undone.turn.card.front)}")
+                    if undone.turn.typed:
+                        self.say(f"Your answer: {inert(undone.turn.typed)}")
+                return undone.turn
             if command == "b":
-                self.session.bury(card.card_id, self.clock())
-                self.say("Buried until tomorrow.")
-                return self.session.next_card(self.clock())
+                self.review.bury()
+                self.say("Buried until tomorrow (u undoes it).")
+                return self.review.turn
             if command == "s":
-                self.session.set_suspended(card.card_id)
-                self.say("Suspended (unsuspend it from the app's browser).")
-                return self.session.next_card(self.clock())
+                self.review.suspend()
+                self.say("Suspended (u undoes it; unsuspend later from the app's browser).")
+                return self.review.turn
             if command == "q":
                 raise _EndOfInput
             self.say("Type 1, 2, 3 or 4 to rate (or u, b, s, q).")
 
-    def _grade(self, card: QueuedCard, typed: str) -> GradeResult | None:
+    def _grade(self, turn: Turn) -> GradeResult | None:
         """Grade the typed answer, or say why not and return None (self-grading goes on)."""
-        if self.grader is None or self.grader_failed:
-            return None
-        inputs = card.grading_inputs()
+        assert self.grader is not None
         if self.grader.state == "loading":
             self.say("(grading: the model is still loading…)")
         try:
-            result = self.grader.grade(inputs, typed)
+            result = self.grader.grade(turn.inputs, turn.typed)
         except GraderUnavailable as exc:
-            self.grader_failed = True
-            self.say(f"Grading is off for this session: {inert(str(exc))}")
+            reason = self.review.grading_failed(exc, grader_gone=self.grader.state == "failed")
+            if self.review.grading_off_reason is not None:
+                self.say(f"Grading is off for this session: {inert(reason)}")
+            else:
+                self.say(f"Not graded: {inert(reason)}")
             self.say("Grade yourself against the model answer and rubric.")
             return None
+        self.review.graded(result)
         for line in format_grade(result, numbered=True):
             self.say(inert(line))
         return result
 
-    def _read_answer(self, card: QueuedCard) -> str:
+    def _read_answer(self) -> str:
         lines: list[str] = []
-        hints = list(card.hints)
         while True:
             line = self.read_line("> ")
             if not lines and line.strip() == "?":
-                self.say(
-                    f"Hint: {inert(hints.pop(0))}" if hints else "No (more) hints for this card."
-                )
+                hint = self.review.hint()
+                self.say(f"Hint: {inert(hint)}" if hint else "No (more) hints for this card.")
                 continue
             if not line.strip():
                 return "\n".join(lines).strip()
             lines.append(line)
 
     def _summary(self) -> None:
-        reviewed = len(self.rated)
-        counts = Counter(self.rated)
-        minutes = (time.monotonic() - self.started) / 60
+        reviewed = len(self.review.rated)
+        counts = self.review.rating_counts()
         if reviewed:
             spread = ", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r])
             self.say(
-                f"Reviewed {reviewed} card{'s' if reviewed != 1 else ''} in {minutes:.1f} min ({spread})."
+                f"Reviewed {reviewed} card{'s' if reviewed != 1 else ''} in "
+                f"{self.review.minutes:.1f} min ({spread})."
             )
-        next_card = self.session.next_card(self.clock())
+        next_card = self.review.session.next_card(self.review.clock())
         self.say(
             "Nothing more due today. Well done."
             if next_card is None

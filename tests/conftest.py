@@ -37,6 +37,7 @@ POSTGRES_ENV = "STUDYTOOL_TEST_POSTGRES"
 BOTH_BACKENDS = {
     "test_store",
     "test_study",
+    "test_review_turn",
     "test_browse",
     "test_stats_series",
     "test_interview_core",

@@ -69,14 +69,17 @@ def test_import_missing_path() -> None:
 
 def test_plain_review_is_scriptable(tmp_path: Path) -> None:
     run("import", str(FIXTURES / "primary" / "mixed.md"))
-    script = "an integer\nthat indexes embeddings\n\n3\n\nu\n\n4\n?\n?\n\nq\n"
+    # Rate Good, reveal the next card, undo: the first card is back with its typed answer,
+    # to be rated again (Easy); then two hints asked on the next card, and quit.
+    script = "an integer\nthat indexes embeddings\n\n3\n\nu\n4\n?\n?\n\nq\n"
     result = run("review", "--plain", stdin=script)
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Q: What is a token id?" in out
     assert "1 Again (1m)  2 Hard (6m)  3 Good (10m)  4 Easy (8d)" in out
     assert "Saved: Good, next in 10m." in out
-    assert "Undone: the previous card comes back." in out
+    assert "Undone: the rating; the card is back with your answer." in out
+    assert "Your answer: an integer\nthat indexes embeddings" in out
     assert out.count("Q: What is a token id?") == 2
     assert "Saved: Easy" in out
     assert "No (more) hints for this card." in out
@@ -91,7 +94,9 @@ def test_plain_review_is_scriptable(tmp_path: Path) -> None:
     with store.session() as session:
         logs = session.scalars(select(ReviewLog)).all()
     store.close()
-    assert [(log.rating, log.typed_answer) for log in logs] == [(4, None)]
+    assert [(log.rating, log.typed_answer) for log in logs] == [
+        (4, "an integer\nthat indexes embeddings")
+    ]
 
 
 def test_plain_review_shows_card_text_inert(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Markdown, TextArea
 
 from studytool.core.importing import parse_file, parse_text
 from studytool.core.importing.sync import sync_deck
-from studytool.core.models import ReviewLog
+from studytool.core.models import Card, ReviewLog
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
@@ -93,6 +93,44 @@ async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
         assert screen.rated == []
     with store.session() as session:
         assert session.scalars(select(ReviewLog)).all() == []
+
+
+async def test_undo_after_bury_keeps_the_earlier_rating(app: StudyApp, store) -> None:
+    # The trial's repro: rate a card, then on the next card esc, bury, u.
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press("escape", "space", "3")
+        await pilot.pause()
+        buried = screen.card.card_id
+        await pilot.press("escape", "b")
+        await pilot.pause()
+        assert screen.card.card_id != buried
+        await pilot.press("escape", "u")
+        await pilot.pause()
+        assert screen.card.card_id == buried
+        assert len(screen.rated) == 1
+    with store.session() as session:
+        assert [log.rating for log in session.scalars(select(ReviewLog))] == [3]
+        assert session.get(Card, buried).buried_until is None
+
+
+async def test_tab_moves_from_the_answer_box_to_the_ratings_and_back(app: StudyApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert app.focused.id == "answer"
+        await pilot.press("escape", "space")
+        await pilot.pause()
+        assert app.focused.id == "rate-3"
+        await pilot.press("tab")
+        assert app.focused.id == "rate-4"
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.focused.id == "rate-2"
 
 
 async def until_saved(pilot, screen: ReviewScreen, limit: float = 15.0) -> None:

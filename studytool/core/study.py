@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import fsrs
 from sqlalchemy import (
@@ -113,6 +113,16 @@ class QueueCounts:
 
 
 @dataclass(frozen=True)
+class UndoStep:
+    """One change a study session can take back, newest last on its stack."""
+
+    kind: Literal["answer", "bury", "suspend"]
+    card_id: int
+    log_id: int | None = None  # the review row an answer wrote
+    before: dict[str, Any] | None = None  # bury / suspend: the card's flags before the change
+
+
+@dataclass(frozen=True)
 class AnswerResult:
     card_id: int
     rating: Rating
@@ -149,6 +159,14 @@ def _from_json_state(state: dict[str, Any]) -> dict[str, Any]:
         if values[name] is not None:
             values[name] = datetime.fromisoformat(values[name])
     return values
+
+
+def _from_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    buried_until = flags["buried_until"]
+    return {
+        "suspended": flags["suspended"],
+        "buried_until": datetime.fromisoformat(buried_until) if buried_until else None,
+    }
 
 
 def _fsrs_card(card_id: int, row: dict[str, Any]) -> fsrs.Card:
@@ -302,7 +320,7 @@ class StudySession:
         self.settings = settings or store.load_settings()
         self.scheduler = make_scheduler(self.settings)
         self._preview_scheduler = make_scheduler(self.settings, fuzz=False)
-        self._answered: list[int] = []  # review log ids, newest last, for undo
+        self._undo: list[UndoStep] = []  # this session's changes, newest last
         # Cards introduced / reviews done today, counted once per study day and then kept
         # up to date by answer() and undo(), instead of re-counting the log on every pick.
         self._today: tuple[datetime, int, int] | None = None
@@ -530,7 +548,7 @@ class StudySession:
             # Portable across drivers (RETURNING and lastrowid differ): the newest log row
             # of this card, inside the same write transaction.
             log_id = int(cursor.execute(sql["last_log_id"], card_id=card_id).scalar())
-        self._answered.append(log_id)
+        self._undo.append(UndoStep("answer", card_id, log_id=log_id))
         self._count_today(state_before, +1)
         return AnswerResult(
             card_id=card_id,
@@ -556,19 +574,42 @@ class StudySession:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._answered)
+        return bool(self._undo)
+
+    @property
+    def undo_steps(self) -> tuple[UndoStep, ...]:
+        """This session's changes that undo can take back, newest last."""
+        return tuple(self._undo)
 
     def undo(self) -> QueuedCard:
-        """Take back the last rating of this session: card state restored, log row removed."""
-        if not self._answered:
+        """Take back this session's last change exactly: a rating (card state restored, log
+        row removed, leech tag and buried siblings put back), a bury or a suspend (the card's
+        flags as they were). Returns the card it concerned."""
+        if not self._undo:
             raise StudyError("nothing to undo in this session")
-        log_id = self._answered[-1]
+        step = self._undo[-1]
+        if step.kind == "answer":
+            self._undo_answer(step)
+        else:
+            assert step.before is not None
+            with self.store.write_connection() as connection:
+                values = _from_flags(step.before)
+                changed = connection.execute(
+                    update(CARD).where(CARD.c.id == step.card_id).values(**values)
+                )
+            if changed.rowcount == 0:
+                self._undo.pop()
+                raise StudyError("that card is no longer stored (deleted elsewhere)")
+        self._undo.pop()
+        return self.get(step.card_id)
+
+    def _undo_answer(self, step: UndoStep) -> None:
         with self.store.write_connection() as connection:
             log = connection.execute(
-                select(LOG.c.card_id, LOG.c.state_before, LOG.c.undo).where(LOG.c.id == log_id)
+                select(LOG.c.card_id, LOG.c.state_before, LOG.c.undo).where(LOG.c.id == step.log_id)
             ).first()
             if log is None:
-                self._answered.pop()
+                self._undo.pop()
                 raise StudyError("that review is no longer in the log (deleted elsewhere)")
             connection.execute(
                 update(CARD)
@@ -592,23 +633,29 @@ class StudySession:
                 connection.execute(
                     update(CARD).where(CARD.c.id.in_(buried)).values(buried_until=None)
                 )
-            connection.execute(sql_delete(LOG).where(LOG.c.id == log_id))
-        self._answered.pop()
+            connection.execute(sql_delete(LOG).where(LOG.c.id == step.log_id))
         self._count_today(log.state_before, -1)
-        return self.get(log.card_id)
 
     # -- bury / suspend ------------------------------------------------------------------
 
     def bury(self, card_id: int, now: datetime) -> None:
-        """Hide a card until the next study day."""
+        """Hide a card until the next study day (undo brings it back as it was)."""
         _, day_end = study_day_bounds(now, self.settings.day_starts_at_hour)
-        self._set(card_id, buried_until=day_end)
+        self._set(card_id, "bury", buried_until=day_end)
 
     def set_suspended(self, card_id: int, suspended: bool = True) -> None:
-        self._set(card_id, suspended=suspended)
+        self._set(card_id, "suspend", suspended=suspended)
 
-    def _set(self, card_id: int, **values: Any) -> None:
+    def _set(self, card_id: int, kind: Literal["bury", "suspend"], **values: Any) -> None:
         with self.store.write_connection() as connection:
-            changed = connection.execute(update(CARD).where(CARD.c.id == card_id).values(**values))
-            if changed.rowcount == 0:
+            before = connection.execute(
+                select(CARD.c.suspended, CARD.c.buried_until).where(CARD.c.id == card_id)
+            ).first()
+            if before is None:
                 raise StudyError(f"no card with id {card_id}")
+            connection.execute(update(CARD).where(CARD.c.id == card_id).values(**values))
+        flags = {
+            "suspended": bool(before.suspended),
+            "buried_until": before.buried_until.isoformat() if before.buried_until else None,
+        }
+        self._undo.append(UndoStep(kind, card_id, before=flags))

@@ -128,7 +128,9 @@ class ReviewScreen(Screen[None]):
         Binding("2", "rate(2)", "Hard", show=False),
         Binding("3", "rate(3)", "Good", show=False),
         Binding("4", "rate(4)", "Easy", show=False),
-        Binding("tab", "focus_next", "Criteria/ratings", show=False),
+        # Screen has no focus_next action (the App does): bound to the Screen's, Tab was swallowed.
+        Binding("tab", "app.focus_next", "Criteria/ratings", show=False),
+        Binding("shift+tab", "app.focus_previous", "Back a field", show=False),
         Binding("h", "hint", "Hint"),
         Binding("d", "demo", "Demo"),
         Binding("u", "undo", "Undo"),
@@ -277,7 +279,7 @@ class ReviewScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.save_worker is not None:
             # Nothing else happens until the waiting write lands or fails.
-            return action in ("leave_answer", "focus_next")
+            return action in ("leave_answer", "focus_next", "focus_previous")
         # The footer offers what makes sense now: submit/reveal before, rate after.
         if action in ("submit", "reveal"):
             return not self.revealed and self.card is not None
@@ -615,11 +617,20 @@ class ReviewScreen(Screen[None]):
             self.notify("Nothing to undo in this session.")
             return
 
+        # Undo takes back exactly the last change: a rating, or a bury or suspend (which
+        # must not roll back the rating before it).
+        what = session.undo_steps[-1].kind
+        messages = {
+            "answer": "Undone: the rating; the card is back.",
+            "bury": "Undone: the card is no longer buried.",
+            "suspend": "Undone: the card is no longer suspended.",
+        }
+
         def undone(card: QueuedCard) -> None:
-            if self.rated:
+            if what == "answer" and self.rated:
                 self.rated.pop()
                 self.missed.pop()
-            self.notify("Undone: the previous card is back.")
+            self.notify(messages[what])
             self.show_next(card)
 
         self.write(session.undo, undone)
