@@ -140,7 +140,12 @@ async def test_confirm_imports_what_the_dry_run_showed(store: Store, decks: Path
         screen = await open_import(pilot, decks)
         await dry_run(pilot, screen, ".")
         assert card_count(store) == 0
-        assert screen.focused is not None and screen.focused.id == "import-confirm"
+        # broken.md has errors: enter is not an import now; Import is chosen on purpose.
+        assert screen.focused is not None and screen.focused.id == "import-issues"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert card_count(store) == 0 and screen.result is None
+        screen.query_one("#import-confirm").focus()
         await pilot.press("enter")
         await finish(pilot, screen)
         assert screen.result is not None and not screen.result.dry_run
@@ -154,6 +159,22 @@ async def test_confirm_imports_what_the_dry_run_showed(store: Store, decks: Path
         sources = set(session.scalars(select(Note.source_file)).all())
     assert names == ["Attention", "Decoding"]
     assert sources == {str(decks / "attention.md"), str(decks / "more" / "decoding.md")}
+
+
+async def test_typed_letters_go_to_the_path_box_first(store: Store, decks: Path) -> None:
+    # The trial: `i`, type a path, enter. The tree had the focus, so `u` went up a folder and
+    # enter dry-ran the whole filesystem.
+    app = StudyApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_import(pilot, decks)
+        assert screen.focused is not None and screen.focused.id == "import-path"
+        await pilot.press(*"more/decoding.md", "enter")
+        await finish(pilot, screen)
+        assert screen.query_one("#import-path", Input).value == "more/decoding.md"
+        assert screen.preview is not None
+        assert [outcome.path.name for outcome in screen.preview.files] == ["decoding.md"]
+        # No errors: Import is the next enter.
+        assert screen.focused is not None and screen.focused.id == "import-confirm"
 
 
 async def test_changed_options_ask_for_a_new_dry_run(store: Store, decks: Path) -> None:

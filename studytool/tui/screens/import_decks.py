@@ -134,7 +134,7 @@ class ImportScreen(Screen[None]):
     CSS_PATH = Path(__file__).parent.parent / "css" / "import.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "confirm", "Import"),
+        Binding("enter", "confirm_by_enter", "Import"),
         Binding("ctrl+r", "dry_run", "Refresh"),
         Binding("escape", "back", "Back"),
         Binding("q", "back", "Back", show=False),
@@ -190,7 +190,9 @@ class ImportScreen(Screen[None]):
         self.query_one("#import-issues").display = False
         self.query_one("#import-files").display = False
         self._show_idle()
-        self.query_one(DeckTree).focus()
+        # The screen says "type a path above": typed letters must go there, not to the tree
+        # (where u goes up a folder and enter dry-runs whatever folder it is on).
+        self.query_one("#import-path", Input).focus()
 
     def on_resize(self) -> None:
         shown = self.result or self.preview
@@ -222,7 +224,7 @@ class ImportScreen(Screen[None]):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # The table takes enter for itself; enter imports wherever the focus is.
         event.stop()
-        self.action_confirm()
+        self.action_confirm_by_enter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "import-confirm":
@@ -252,6 +254,19 @@ class ImportScreen(Screen[None]):
         )
 
     # -- actions ---------------------------------------------------------------------------
+
+    def action_confirm_by_enter(self) -> None:
+        """Enter imports a clean dry run; after one with errors only the Import button does,
+        so that a stray enter never imports a half-broken selection."""
+        if self.preview is not None and self.preview.failed and self.running is None:
+            failed = len(self.preview.failed)
+            self.notify(
+                f"This dry run found errors in {failed} file{'s' if failed != 1 else ''} "
+                "(they would be skipped). To import the rest, tab to Import and press it.",
+                severity="warning",
+            )
+            return
+        self.action_confirm()
 
     def action_dry_run(self) -> None:
         request = self.current_request()
@@ -365,7 +380,12 @@ class ImportScreen(Screen[None]):
         self._fill_issues(report)
         self._set_summary(self._summary(message.request, report))
         if report.dry_run and report.reports:
-            self.query_one("#import-confirm", Button).focus()
+            if report.failed:
+                # Import is never one enter away after a dry run that found errors: the
+                # focus goes to the problems, and Import must be chosen on purpose.
+                self.query_one("#import-issues").focus()
+            else:
+                self.query_one("#import-confirm", Button).focus()
         if not report.dry_run:
             self.notify(
                 f"Imported: {report.summary()}",
