@@ -308,7 +308,7 @@ def _word_bounded(answer: str, span: tuple[int, int]) -> bool:
 
 
 def held_out(grader: Any) -> tuple[dict[str, Any], bool]:
-    from studytool.core.grading import EASY, GOOD
+    from studytool.core.ratings import Rating
 
     cards = _sample_cards()
     ordered = 0
@@ -318,7 +318,7 @@ def held_out(grader: Any) -> tuple[dict[str, Any], bool]:
     for inputs, answers in cards:
         results = {level: grader.grade(inputs, text) for level, text in answers.items()}
         ordered += results["good"].score > results["partial"].score > results["wrong"].score
-        if results["wrong"].suggested_rating in (GOOD, EASY):
+        if results["wrong"].suggested_rating in (Rating.GOOD, Rating.EASY):
             wrong_good.append(inputs.question[:60])
         for level, result in results.items():
             unsure += result.unsure
@@ -349,7 +349,7 @@ def held_out(grader: Any) -> tuple[dict[str, Any], bool]:
 def negation_twins(grader: Any) -> tuple[dict[str, tuple[Any, str, bool]], bool]:
     """tests/data/negation_twins.jsonl: right answers that state a card's negative fact ("async
     does not make the model faster") and wrong twins that reverse it."""
-    from studytool.core.grading import AGAIN, EASY, GOOD
+    from studytool.core.ratings import Rating
 
     notes = _deck_notes()
     twins = [
@@ -361,10 +361,10 @@ def negation_twins(grader: Any) -> tuple[dict[str, tuple[Any, str, bool]], bool]
     for twin in twins:
         inputs = _card_inputs(notes[twin["id"]], twin["ordinal"])
         right, wrong = grader.grade(inputs, twin["right"]), grader.grade(inputs, twin["wrong"])
-        right_good += right.suggested_rating in (GOOD, EASY)
-        right_again += right.suggested_rating == AGAIN
+        right_good += right.suggested_rating in (Rating.GOOD, Rating.EASY)
+        right_again += right.suggested_rating == Rating.AGAIN
         flagged += right.criteria[twin["criterion"]].contradicted
-        wrong_good += wrong.suggested_rating in (GOOD, EASY)
+        wrong_good += wrong.suggested_rating in (Rating.GOOD, Rating.EASY)
     n = len(twins)
     checks = {
         "negation twins: right suggested Good/Easy": (f"{right_good}/{n}", ">= 90%", right_good >= 0.9 * n),

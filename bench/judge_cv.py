@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studytool.core.grading import EASY, GOOD, HARD, RatingThresholds
+from studytool.core.grading import RatingThresholds
+from studytool.core.ratings import Rating
 from studytool.ml.judge import Decision, DecisionRules, Judged, decide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,8 +400,8 @@ def kind_table(figures: DeckFigures) -> list[str]:
 
 
 def suggested_good(rating: int | None) -> bool:
-    return rating in (GOOD, EASY)
+    return rating in (Rating.GOOD, Rating.EASY)
 
 
 def at_most_hard(rating: int | None) -> bool:
-    return rating is None or rating <= HARD
+    return rating is None or rating <= Rating.HARD

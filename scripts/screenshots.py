@@ -22,7 +22,7 @@ from textual.pilot import Pilot  # noqa: E402
 
 from studytool.core.bundled import ensure_bundled_decks  # noqa: E402
 from studytool.core.models import utcnow  # noqa: E402
-from studytool.core.scheduling import Rating  # noqa: E402
+from studytool.core.ratings import Rating  # noqa: E402
 from studytool.core.store import Store, open_store  # noqa: E402
 from studytool.core.study import StudySession  # noqa: E402
 from studytool.tui.app import StudyApp  # noqa: E402

@@ -26,12 +26,11 @@ from studytool.core.grading import (
     format_grade,
 )
 from studytool.core.models import utcnow
+from studytool.core.ratings import Rating, state_label
 from studytool.core.review_turn import GradingPlan, Review, Turn
-from studytool.core.scheduling import Rating, format_interval
+from studytool.core.scheduling import format_interval
 from studytool.core.study import StudyError, StudySession
 from studytool.core.text_safety import inert
-
-STATE_NAMES = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
 
 
 class _EndOfInput(Exception):
@@ -88,7 +87,7 @@ class PlainReview:
             counts = self.review.counts()
             self.say("")
             self.say(
-                f"── {inert(card.deck)} · {STATE_NAMES.get(card.state, '?')} · {counts.total} left today ──"
+                f"── {inert(card.deck)} · {state_label(card.state)} · {counts.total} left today ──"
             )
             self.say(f"Q: {inert(card.front)}")
             typed = self._read_answer()

@@ -101,7 +101,7 @@ async def test_a_card_opens_its_demo_with_its_example(store) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("a")
         await pilot.pause()
-        await pilot.press("escape", "space", "d")
+        await pilot.press("ctrl+r", "d")
         await pilot.pause()
         assert isinstance(app.screen, TokenizerScreen)
         assert app.screen.query_one(Input).value == "Hi 🙂"

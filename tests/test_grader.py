@@ -18,10 +18,6 @@ import pytest
 
 from studytool.core.card_faces import card_faces
 from studytool.core.grading import (
-    AGAIN,
-    EASY,
-    GOOD,
-    HARD,
     BackgroundGrader,
     GradeResult,
     GraderUnavailable,
@@ -30,6 +26,7 @@ from studytool.core.grading import (
     grading_inputs,
 )
 from studytool.core.importing import parse_file
+from studytool.core.ratings import Rating
 from studytool.ml import load_answer_grader
 from studytool.ml.judge import JUDGE_DIR, JUDGE_DIR_ENV
 
@@ -88,7 +85,7 @@ def _check_evidence(answer: str, result: GradeResult) -> None:
 
 
 def _good(result: GradeResult) -> bool:
-    return result.suggested_rating in (GOOD, EASY)
+    return result.suggested_rating in (Rating.GOOD, Rating.EASY)
 
 
 # -- meaning, not keywords ------------------------------------------------------------------
@@ -136,7 +133,7 @@ def test_a_negated_answer_is_not_good(grader: BackgroundGrader) -> None:
     )
     result = grader.grade(inputs, answer)
     assert not _good(result), result
-    assert result.suggested_rating in (AGAIN, HARD, None)
+    assert result.suggested_rating in (Rating.AGAIN, Rating.HARD, None)
     _check_evidence(answer, result)
 
 
@@ -149,7 +146,7 @@ def test_a_terse_correct_line_is_good(grader: BackgroundGrader) -> None:
 def test_keyword_salad_is_at_most_hard(grader: BackgroundGrader) -> None:
     inputs = card("gen-greedy-determinism")
     result = grader.grade(inputs, "greedy sampling seed argmax logits GPU batching identical random")
-    assert result.suggested_rating in (AGAIN, HARD, None), result
+    assert result.suggested_rating in (Rating.AGAIN, Rating.HARD, None), result
 
 
 def test_a_wrong_number_is_a_known_mistake(grader: BackgroundGrader) -> None:
@@ -166,7 +163,7 @@ def test_a_wrong_number_is_a_known_mistake(grader: BackgroundGrader) -> None:
 def test_an_off_topic_answer_is_again(grader: BackgroundGrader) -> None:
     inputs = card("kv-cache-contents")
     result = grader.grade(inputs, "Tokenizers split text into subword pieces with BPE merges.")
-    assert result.suggested_rating in (AGAIN, None) and result.score < 0.3
+    assert result.suggested_rating in (Rating.AGAIN, None) and result.score < 0.3
 
 
 # -- the new-user trial's ad-hoc items (../shared/reviews/new-user-trial-2026-12.md, §3) ---------
@@ -217,7 +214,7 @@ def test_the_trials_ad_hoc_items_are_graded_as_a_tutor_would(
     if good:
         assert _good(result), result
     else:
-        assert result.suggested_rating in (AGAIN, HARD, None), result
+        assert result.suggested_rating in (Rating.AGAIN, Rating.HARD, None), result
     _check_evidence(answer, result)
 
 
@@ -257,7 +254,7 @@ def test_a_true_negation_is_not_read_as_a_contradiction(
     twin_grades: list[tuple[dict[str, object], GradeResult, GradeResult]],
 ) -> None:
     graded = twin_grades
-    harsh = [twin["id"] for twin, right, _ in graded if right.suggested_rating == AGAIN]
+    harsh = [twin["id"] for twin, right, _ in graded if right.suggested_rating == Rating.AGAIN]
     flagged = [
         twin["id"] for twin, right, _ in graded if right.criteria[int(twin["criterion"])].contradicted  # type: ignore[call-overload]
     ]
@@ -398,7 +395,7 @@ def test_a_ten_thousand_word_answer_is_truncated_and_the_learner_told(
 
 def test_blank_answer_is_again(grader: BackgroundGrader) -> None:
     result = grader.grade(card("kv-cache-contents"), "   ")
-    assert result.suggested_rating == AGAIN and result.score == 0.0
+    assert result.suggested_rating == Rating.AGAIN and result.score == 0.0
 
 
 def test_a_card_without_rubric_or_reference_is_not_sure(grader: BackgroundGrader) -> None:
@@ -430,7 +427,7 @@ def test_a_corrupt_model_file_gives_a_clear_message(tmp_path: Path, monkeypatch:
     with pytest.raises(GraderUnavailable, match="corrupt"):
         background.grade(card("kv-cache-contents"), "keys and values")
     # Blank answers are still graded, without the model.
-    assert background.grade(card("kv-cache-contents"), "").suggested_rating == AGAIN
+    assert background.grade(card("kv-cache-contents"), "").suggested_rating == Rating.AGAIN
 
 
 def test_missing_files_give_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,6 @@ import pytest
 
 from studytool.core import grading
 from studytool.core.grading import (
-    AGAIN,
-    EASY,
-    GOOD,
-    HARD,
     BackgroundGrader,
     CriterionResult,
     GradeResult,
@@ -26,12 +22,13 @@ from studytool.core.grading import (
 )
 from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
+from studytool.core.ratings import Rating
 
 
 def test_thresholds_map_scores_to_ratings_and_reject_bad_cut_points() -> None:
     cuts = RatingThresholds(0.3, 0.6, 0.9)
     assert [cuts.rating_for(s) for s in (0.0, 0.29, 0.3, 0.6, 0.89, 0.9, 1.0)] == [
-        AGAIN, AGAIN, HARD, GOOD, GOOD, EASY, EASY,
+        Rating.AGAIN, Rating.AGAIN, Rating.HARD, Rating.GOOD, Rating.GOOD, Rating.EASY, Rating.EASY,
     ]  # fmt: skip
     for bad in ((0.6, 0.3, 0.9), (-0.1, 0.5, 0.9), (0.1, 0.5, 1.5), (0.1, float("nan"), 0.9)):
         with pytest.raises(ValueError):
@@ -41,8 +38,8 @@ def test_thresholds_map_scores_to_ratings_and_reject_bad_cut_points() -> None:
 
 
 def test_fit_thresholds_needs_enough_pairs_and_two_ratings() -> None:
-    assert grading.fit_thresholds([(0.5, GOOD)] * 29) is None
-    assert grading.fit_thresholds([(0.5, GOOD)] * 100) is None  # one rating says nothing
+    assert grading.fit_thresholds([(0.5, Rating.GOOD)] * 29) is None
+    assert grading.fit_thresholds([(0.5, Rating.GOOD)] * 100) is None  # one rating says nothing
 
 
 def test_fit_thresholds_recovers_the_learners_cut_points() -> None:
@@ -102,7 +99,7 @@ def test_exact_match_ignores_case_spacing_and_punctuation() -> None:
     assert not grading.matches_exactly("", "")
 
 
-def _auto(verdicts: list[Verdict], rating: int = GOOD) -> GradeResult:
+def _auto(verdicts: list[Verdict], rating: int = Rating.GOOD) -> GradeResult:
     return GradeResult(
         criteria=[CriterionResult(f"c{i}", v, 0.5) for i, v in enumerate(verdicts)],
         reference_similarity=0.7,
@@ -112,12 +109,12 @@ def _auto(verdicts: list[Verdict], rating: int = GOOD) -> GradeResult:
 
 
 def test_self_grading_flips_criteria_and_moves_the_suggestion() -> None:
-    auto = _auto([Verdict.MET, Verdict.MET], GOOD)
+    auto = _auto([Verdict.MET, Verdict.MET], Rating.GOOD)
     self_grade = SelfGrade.start(["c0", "c1"], auto)
-    assert self_grade.suggested_rating == GOOD and not self_grade.flipped
-    assert self_grade.final_record(GOOD) == {
+    assert self_grade.suggested_rating == Rating.GOOD and not self_grade.flipped
+    assert self_grade.final_record(Rating.GOOD) == {
         "by": "grader",
-        "rating": GOOD,
+        "rating": Rating.GOOD,
         "changed": False,
         "criteria": [
             {"criterion": "c0", "verdict": "met"},
@@ -125,12 +122,12 @@ def test_self_grading_flips_criteria_and_moves_the_suggestion() -> None:
         ],
     }
     assert self_grade.flip(1) is Verdict.PARTLY
-    assert self_grade.suggested_rating == HARD  # 1.5 of 2
+    assert self_grade.suggested_rating == Rating.HARD  # 1.5 of 2
     assert self_grade.flip(1) is Verdict.MISSED
     assert self_grade.flip(0) is Verdict.PARTLY
-    assert self_grade.suggested_rating == AGAIN  # 0.5 of 2
-    record = self_grade.final_record(HARD)
-    assert record["by"] == "learner" and record["changed"] and record["rating"] == HARD
+    assert self_grade.suggested_rating == Rating.AGAIN  # 0.5 of 2
+    record = self_grade.final_record(Rating.HARD)
+    assert record["by"] == "learner" and record["changed"] and record["rating"] == Rating.HARD
     assert [c["verdict"] for c in record["criteria"]] == ["partly", "missed"]
     assert self_grade.flip(1) is Verdict.MET  # the cycle comes round
 
@@ -141,8 +138,8 @@ def test_self_grading_without_an_automatic_grade() -> None:
     assert self_grade.suggested_rating is None
     assert self_grade.flip(0) is Verdict.MET  # missed → met
     assert self_grade.flip(1) is Verdict.MET
-    assert self_grade.suggested_rating == GOOD  # both met
-    assert self_grade.final_record(EASY)["by"] == "learner"
+    assert self_grade.suggested_rating == Rating.GOOD  # both met
+    assert self_grade.final_record(Rating.EASY)["by"] == "learner"
 
 
 def test_auto_grade_record_keeps_spans_and_verdicts() -> None:
@@ -150,11 +147,11 @@ def test_auto_grade_record_keeps_spans_and_verdicts() -> None:
         criteria=[CriterionResult("says x", Verdict.PARTLY, 0.41, "x-ish", (3, 8))],
         reference_similarity=0.5,
         score=0.45,
-        suggested_rating=HARD,
+        suggested_rating=Rating.HARD,
         truncated=True,
     )
     record = result.to_record()
-    assert record["by"] == "grader" and record["rating"] == HARD and record["score"] == 0.45
+    assert record["by"] == "grader" and record["rating"] == Rating.HARD and record["score"] == 0.45
     assert record["criteria"][0] == {
         "criterion": "says x",
         "verdict": "partly",
@@ -173,19 +170,19 @@ def _contradicting_grade(score: float) -> GradeResult:
         ],
         reference_similarity=0.2,
         score=score,
-        suggested_rating=HARD,
+        suggested_rating=Rating.HARD,
         mistakes=[MistakeFound("the cache stores attention weights", 0.8, "attention weights", (50, 67))],
-        rating_ceiling=HARD,
+        rating_ceiling=Rating.HARD,
     )
 
 
 def test_a_contradiction_or_known_mistake_caps_the_suggestion_at_hard_whatever_the_cut_points() -> None:
     result = _contradicting_grade(0.95)
     generous = RatingThresholds(0.05, 0.1, 0.2)
-    assert result.with_thresholds(generous).suggested_rating == HARD
-    assert result.with_thresholds(RatingThresholds(0.96, 0.97, 0.98)).suggested_rating == AGAIN
+    assert result.with_thresholds(generous).suggested_rating == Rating.HARD
+    assert result.with_thresholds(RatingThresholds(0.96, 0.97, 0.98)).suggested_rating == Rating.AGAIN
     record = result.to_record()
-    assert record["rating_ceiling"] == HARD and record["criteria"][0]["contradicted"] is True
+    assert record["rating_ceiling"] == Rating.HARD and record["criteria"][0]["contradicted"] is True
     assert record["mistakes"][0]["mistake"] == "the cache stores attention weights"
     assert GradeResult.from_json(result.to_json()) == result
     lines = grading.format_grade(result)
@@ -226,7 +223,7 @@ def test_blank_answers_are_graded_again_without_loading_the_model() -> None:
 
     background = BackgroundGrader(load=must_not_load)
     result = background.grade(GradingInputs("q", "r", ["one"]), "  \n\t ")
-    assert result.suggested_rating == AGAIN and result.score == 0.0
+    assert result.suggested_rating == Rating.AGAIN and result.score == 0.0
     assert [c.verdict for c in result.criteria] == [Verdict.MISSED]
     assert background.state == "idle"
 
@@ -234,7 +231,7 @@ def test_blank_answers_are_graded_again_without_loading_the_model() -> None:
 def test_exact_cloze_answers_need_no_model() -> None:
     background = BackgroundGrader(load=_failing_loader)
     result = background.grade(GradingInputs("The {{...}} stores", "KV cache", [], exact=True), "kv cache")
-    assert result.suggested_rating == GOOD and result.score == 1.0
+    assert result.suggested_rating == Rating.GOOD and result.score == 1.0
 
 
 def test_a_missing_model_is_a_clear_error_not_a_crash() -> None:
@@ -276,7 +273,7 @@ def test_the_learners_calibrated_thresholds_decide_the_suggestion() -> None:
         RatingThresholds.default().rating_for(0.5)
     )
     background.set_thresholds(RatingThresholds(0.1, 0.2, 0.45))
-    assert background.grade(GradingInputs("q", "r", []), "a").suggested_rating == EASY
+    assert background.grade(GradingInputs("q", "r", []), "a").suggested_rating == Rating.EASY
 
 
 def test_a_grader_failure_on_one_answer_becomes_grader_unavailable() -> None:
@@ -324,7 +321,7 @@ def test_format_grade_lists_criteria_with_evidence() -> None:
         ],
         reference_similarity=0.8,
         score=0.62,
-        suggested_rating=GOOD,
+        suggested_rating=Rating.GOOD,
         notes=["The answer is longer than 1,000 words; only the first 1,000 were graded."],
     )
     lines = grading.format_grade(result, numbered=True)

@@ -51,12 +51,12 @@ async def test_every_screen_shows_hostile_text_inert(hostile_app: StudyApp) -> N
         screens["home"] = _visible(app)
         for name, keys in (
             ("review", ["a"]),
-            ("review revealed", ["escape", "h", "space"]),
+            ("review revealed", ["ctrl+g", "ctrl+r"]),
         ):
             await pilot.press(*keys)
             await pilot.pause()
             screens[name] = _visible(app)
-        await pilot.press("q")
+        await pilot.press("escape")
         await pilot.pause()
         await pilot.press("b")
         await pilot.pause(0.5)

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studytool.core.grading import AGAIN, EASY, GOOD, HARD, RatingThresholds, Verdict
+from studytool.core.grading import RatingThresholds, Verdict
+from studytool.core.ratings import Rating
 from studytool.ml.judge import (
     ANSWER_WINDOW_WORDS,
     LENGTH_SLACK,
@@ -40,24 +41,24 @@ UNADDRESSED = Judged(0.03, 0.02, 0.95, 0.02)
 def test_every_criterion_stated_is_easy() -> None:
     decision = decide(STATES, [STATES, STATES], [UNADDRESSED], RULES)
     assert decision.verdicts == [Verdict.MET, Verdict.MET]
-    assert decision.suggested_rating == EASY and not decision.unsure
+    assert decision.suggested_rating == Rating.EASY and not decision.unsure
 
 
 def test_one_contradicted_criterion_caps_an_otherwise_perfect_answer_at_hard() -> None:
     decision = decide(STATES, [STATES, STATES, CONTRADICTS], [], RULES)
     assert decision.contradicted == [False, False, True]
     assert decision.verdicts[2] is Verdict.MISSED
-    assert decision.suggested_rating == HARD
+    assert decision.suggested_rating == Rating.HARD
 
 
 def test_a_known_mistake_is_at_most_hard_and_again_when_little_else_is_right() -> None:
-    assert decide(STATES, [STATES, STATES], [STATES], RULES).suggested_rating == HARD
-    assert decide(UNADDRESSED, [UNADDRESSED, UNADDRESSED], [STATES], RULES).suggested_rating == AGAIN
+    assert decide(STATES, [STATES, STATES], [STATES], RULES).suggested_rating == Rating.HARD
+    assert decide(UNADDRESSED, [UNADDRESSED, UNADDRESSED], [STATES], RULES).suggested_rating == Rating.AGAIN
 
 
 def test_a_contradicted_model_answer_is_never_good() -> None:
     decision = decide(CONTRADICTS, [], [], RULES)
-    assert decision.suggested_rating == AGAIN and decision.ceiling == HARD
+    assert decision.suggested_rating == Rating.AGAIN and decision.ceiling == Rating.HARD
 
 
 def test_criteria_and_model_answer_pulling_apart_is_not_sure() -> None:
@@ -75,7 +76,7 @@ def test_a_weak_contradiction_is_not_sure_and_a_strong_one_caps_at_hard() -> Non
     assert decision.contradicted == [False, True]
     assert decision.unsure and decision.suggested_rating is None
     decision = decide(STATES, [STATES, CONTRADICTS], [], rules)
-    assert not decision.unsure and decision.suggested_rating == HARD
+    assert not decision.unsure and decision.suggested_rating == Rating.HARD
     # A known mistake made is never a shrug, however weak the contradiction beside it.
     decision = decide(STATES, [STATES, weak], [STATES], dataclasses.replace(rules, mistake=0.5))
     assert not decision.unsure and decision.suggested_rating is not None
@@ -86,7 +87,7 @@ def test_partial_credit_tracks_the_credit_head() -> None:
     decision = decide(half, [STATES, half, UNADDRESSED], [], RULES)
     assert decision.verdicts == [Verdict.MET, Verdict.PARTLY, Verdict.MISSED]
     assert 0.3 < decision.score < 0.6
-    assert decision.suggested_rating == HARD
+    assert decision.suggested_rating == Rating.HARD
 
 
 def test_rules_round_trip_through_json() -> None:
@@ -146,7 +147,7 @@ def test_word_bounded_never_cuts_a_word(text: str, a: int, b: int) -> None:
 
 def test_good_is_reachable_without_every_criterion() -> None:
     decision = decide(STATES, [STATES, STATES, STATES, Judged(0.2, 0.05, 0.75, 0.3)], [], RULES)
-    assert decision.suggested_rating in (GOOD, EASY)
+    assert decision.suggested_rating in (Rating.GOOD, Rating.EASY)
 
 
 @given(st.lists(st.integers(min_value=1, max_value=256), max_size=60))

@@ -10,7 +10,7 @@ from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
 from studytool.core.models import Card
 from studytool.core.optimize import MIN_REVIEWS, NotEnoughReviews, optimize_parameters
-from studytool.core.scheduling import Rating
+from studytool.core.ratings import Rating
 from studytool.core.study import StudySession
 
 from .conftest import NOW

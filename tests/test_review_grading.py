@@ -16,7 +16,7 @@ from studytool.core.models import ReviewLog
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
-from .waiting import wait_for_grade
+from .waiting import wait_for_grade, wait_for_writes
 
 DECK = """+++
 name = "Grading deck"
@@ -70,7 +70,7 @@ async def test_review_with_the_real_grader_end_to_end(store) -> None:
         assert screen.self_grade is not None and screen.self_grade.verdicts[0] is not before
         assert "(from your corrections)" in str(screen.query_one("#grade-status").render())
         await pilot.press("2")
-        await pilot.pause()
+        await wait_for_writes(pilot, screen)
         assert screen.card is not None and screen.card.front == "What is greedy decoding?"
     with store.session() as session:
         (log,) = session.scalars(select(ReviewLog)).all()
@@ -106,13 +106,13 @@ async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
         assert "says it stores keys and values" in str(screen.query_one("#rubric").render())
         assert any("grade yourself" in str(n.message) for n in app._notifications)
         await pilot.press("3")
-        await pilot.pause()
+        await wait_for_writes(pilot, screen)
         # The next typed answer is not sent to a grader that already failed.
         await pilot.press(*"argmax", "ctrl+s")
         await pilot.pause()
         assert screen.has_class("grade-failed") and not screen.has_class("grading")
         await pilot.press("3")
-        await pilot.pause()
+        await wait_for_writes(pilot, screen)
     with store.session() as session:
         logs = session.scalars(select(ReviewLog).order_by(ReviewLog.id)).all()
     assert [(log.typed_answer, log.rating, log.auto_score) for log in logs] == [
@@ -138,9 +138,9 @@ async def test_summary_lists_the_criteria_missed_most(store) -> None:
         assert missed
         # Easy, so neither card comes back within the learn-ahead window.
         await pilot.press("4")
-        await pilot.pause()
-        await pilot.press("escape", "space", "4")
-        await pilot.pause()
+        await wait_for_writes(pilot, screen)
+        await pilot.press("ctrl+r", "4")
+        await wait_for_writes(pilot, screen)
         assert screen.card is None
         summary = str(screen.query_one("#summary").render())
         assert "Rubric criteria missed most" in summary and missed[0] in summary
@@ -174,7 +174,7 @@ async def test_a_plain_reveal_suggests_nothing(store) -> None:
         await pilot.press("a")
         await pilot.pause()
         screen = app.screen
-        await pilot.press("escape", "space")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert screen.revealed and screen.self_grade is None
         assert not any(button.has_class("suggested") for button in screen.query(".rating"))
@@ -239,7 +239,7 @@ async def test_not_sure_preselects_no_rating_and_says_so(store) -> None:
         assert "not sure: compare with the model answer" in status
         assert not any(button.has_class("suggested") for button in screen.query(".rating"))
         await pilot.press("2")
-        await pilot.pause()
+        await wait_for_writes(pilot, screen)
     with store.session() as session:
         (log,) = session.scalars(select(ReviewLog)).all()
     assert log.rating == 2 and log.auto_rating is None and log.auto_grade["unsure"] is True

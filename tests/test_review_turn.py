@@ -12,8 +12,8 @@ from studytool.core.grading import CriterionResult, GradeResult, GraderUnavailab
 from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
 from studytool.core.models import Card, ReviewLog
+from studytool.core.ratings import Rating
 from studytool.core.review_turn import GradingPlan, Review
-from studytool.core.scheduling import Rating
 from studytool.core.study import StudySession
 
 from .conftest import NOW

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
 from studytool.core.models import Card, Note, ReviewLog
-from studytool.core.scheduling import Rating, format_interval
+from studytool.core.ratings import Rating
+from studytool.core.scheduling import format_interval
 from studytool.core.study import StudyError, StudySession, study_day_bounds
 
 from .conftest import NOW

@@ -79,16 +79,17 @@ async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
-        await pilot.press("escape", "h")
+        await pilot.press("ctrl+g")
         assert "Think of what attention reuses." in str(screen.query_one("#hint").render())
-        await pilot.press("space")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert screen.revealed
         await pilot.press("1")
-        await pilot.pause()
+        await until_saved(pilot, screen)
         assert screen.card.front == "What is greedy decoding?"
-        await pilot.press("escape", "u")
-        await pilot.pause()
+        # ctrl+z in the empty answer box undoes the rating (there is no typing to undo).
+        await pilot.press("ctrl+z")
+        await until_saved(pilot, screen)
         assert screen.card.front == "What does the KV cache store?"
         assert screen.rated == []
     with store.session() as session:
@@ -96,20 +97,20 @@ async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
 
 
 async def test_undo_after_bury_keeps_the_earlier_rating(app: StudyApp, store) -> None:
-    # The trial's repro: rate a card, then on the next card esc, bury, u.
+    # The trial's repro: rate a card, then on the next card bury it, then undo.
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("a")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
-        await pilot.press("escape", "space", "3")
-        await pilot.pause()
+        await pilot.press("ctrl+r", "3")
+        await until_saved(pilot, screen)
         buried = screen.card.card_id
-        await pilot.press("escape", "b")
-        await pilot.pause()
+        await pilot.press("ctrl+r", "minus")
+        await until_saved(pilot, screen)
         assert screen.card.card_id != buried
-        await pilot.press("escape", "u")
-        await pilot.pause()
+        await pilot.press("ctrl+z")
+        await until_saved(pilot, screen)
         assert screen.card.card_id == buried
         assert len(screen.rated) == 1
     with store.session() as session:
@@ -124,7 +125,7 @@ async def test_tab_moves_from_the_answer_box_to_the_ratings_and_back(app: StudyA
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         assert app.focused.id == "answer"
-        await pilot.press("escape", "space")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert app.focused.id == "rate-3"
         await pilot.press("tab")
@@ -134,11 +135,13 @@ async def test_tab_moves_from_the_answer_box_to_the_ratings_and_back(app: StudyA
 
 
 async def until_saved(pilot, screen: ReviewScreen, limit: float = 15.0) -> None:
-    """Wait (in app time) for a write that waits on a lock to land or give up."""
+    """Wait (in app time) for a write to land or give up."""
     deadline = time.monotonic() + limit
-    while screen.has_class("saving"):
+    await pilot.pause()
+    while screen.writing:
         assert time.monotonic() < deadline, "the write never finished"
         await pilot.pause(0.05)
+    await pilot.pause()
 
 
 async def test_rating_waits_for_another_instance_then_lands(app: StudyApp, store) -> None:
@@ -149,14 +152,14 @@ async def test_rating_waits_for_another_instance_then_lands(app: StudyApp, store
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
-        await pilot.press("escape", "space")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         blocker = sqlite3.connect(store.sqlite_path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             started = time.monotonic()
             await pilot.press("3")
-            await pilot.pause()
+            await pilot.pause(0.5)
             # Back from the key press well before the 10 s busy timeout: it waits in a worker.
             assert time.monotonic() - started < 3
             assert screen.has_class("saving")
@@ -169,6 +172,7 @@ async def test_rating_waits_for_another_instance_then_lands(app: StudyApp, store
             blocker.execute("ROLLBACK")
             blocker.close()
         await until_saved(pilot, screen)
+        assert not screen.has_class("saving")
         assert screen.card is not None and screen.card.front == "What is greedy decoding?"
         assert screen.rated == [3]
     with store.session() as session:
@@ -192,7 +196,7 @@ async def test_rating_not_saved_while_locked_keeps_the_card(
         blocker.execute("BEGIN IMMEDIATE")
         try:
             await pilot.press("3")
-            await pilot.pause()
+            await pilot.pause(0.4)
             assert screen.has_class("saving")
             await until_saved(pilot, screen)
         finally:
@@ -203,7 +207,7 @@ async def test_rating_not_saved_while_locked_keeps_the_card(
         assert screen.card is not None and screen.card.front == "What does the KV cache store?"
         assert screen.query_one("#answer", TextArea).text == "keys"
         await pilot.press("3")
-        await pilot.pause()
+        await until_saved(pilot, screen)
         assert screen.card is not None and screen.card.front == "What is greedy decoding?"
     with store.session() as session:
         logs = session.scalars(select(ReviewLog)).all()
@@ -213,13 +217,16 @@ async def test_rating_not_saved_while_locked_keeps_the_card(
 async def test_session_summary_when_nothing_is_left(app: StudyApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("a")
-        for _ in range(2):
-            await pilot.press("escape", "space", "4")
-            await pilot.pause()
         screen = app.screen
+        for _ in range(2):
+            await pilot.press("ctrl+r", "4")
+            await until_saved(pilot, screen)
         assert screen.card is None
-        assert "2 cards in" in str(screen.query_one("#summary").render())
-        await pilot.press("q")
+        summary = str(screen.query_one("#summary").render())
+        assert "2 cards in" in summary
+        # The counts line is current, not the last card's ("0 new · 1 learning").
+        assert "0 new · 0 learning · 0 due" in str(screen.query_one("#review-counts").render())
+        await pilot.press("escape")
         await pilot.pause()
         assert app.screen.query_one(DataTable).get_row_at(0)[1].plain == "0"
 
@@ -285,7 +292,7 @@ async def _type_and_grade(pilot) -> None:
 
 def test_snapshot_review_revealed_without_typing(snap_compare, tmp_path) -> None:
     assert snap_compare(
-        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", "escape", "space"]
+        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", "ctrl+r"]
     )
 
 

@@ -25,3 +25,9 @@ async def wait_for_grade(pilot: Any, screen: Any) -> None:
         lambda: screen.has_class("graded") or screen.has_class("grade-failed"),
         "grading",
     )
+
+
+async def wait_for_writes(pilot: Any, screen: Any, *, seconds: float = 15.0) -> None:
+    """Until the screen's database write (run in a worker) has landed or failed."""
+    await pilot.pause()
+    await wait_until(pilot, lambda: not screen.writing, "the write", seconds=seconds)

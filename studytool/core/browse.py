@@ -25,9 +25,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from studytool.core.card_faces import NoteFaces, card_faces
 from studytool.core.models import Card, Deck, Note, ReviewLog
-from studytool.core.scheduling import NEW_STATE, Rating, format_interval
+from studytool.core.ratings import CardState, Rating
+from studytool.core.scheduling import format_interval
 from studytool.core.store import Store
-from studytool.core.study import LEECH_TAG, study_day_bounds
+from studytool.core.study import LEECH_TAG
+from studytool.core.study_day import study_day_bounds
 from studytool.paths import display_source
 
 CARD = Card.__table__  # type: ignore[attr-defined]
@@ -345,7 +347,7 @@ def search_cards(
                 note_id=row.note_id,
                 deck=row.deck,
                 front=card_faces(NoteFaces(row.kind, row.question, row.answer), row.ordinal).front,
-                state=NEW_STATE if row.reps == 0 else int(row.state),
+                state=int(CardState.NEW) if row.reps == 0 else int(row.state),
                 due=row.due,
                 reps=row.reps,
                 lapses=row.lapses,
@@ -423,7 +425,7 @@ def card_detail(store: Store, card_id: int) -> CardDetail | None:
         demo=row.demo,
         source=display_source(row.source_file, row.source_line),
         removed_from_source=bool(row.removed_from_source),
-        state=NEW_STATE if row.reps == 0 else int(row.state),
+        state=int(CardState.NEW) if row.reps == 0 else int(row.state),
         due=row.due,
         last_review=row.last_review,
         stability=row.stability,
@@ -523,7 +525,7 @@ def describe_grade(grade: dict[str, Any] | None) -> str:
 
 def format_due(due: datetime, now: datetime, state: int) -> str:
     """``in 3d``, ``2d ago`` or ``now`` for a scheduled card, ``—`` for a new one."""
-    if state == NEW_STATE:
+    if state == int(CardState.NEW):
         return "—"
     delta = due - now
     if abs(delta) < timedelta(minutes=1):

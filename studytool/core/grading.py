@@ -21,12 +21,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from studytool.core.ratings import Rating
+
 if TYPE_CHECKING:
     from studytool.core.store import Store
 
-# Ratings as FSRS numbers them.
-AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
-RATING_NAMES: dict[int, str] = {AGAIN: "Again", HARD: "Hard", GOOD: "Good", EASY: "Easy"}
+RATINGS = frozenset(int(rating) for rating in Rating)
+
 
 # Longer answers are cut here before grading (the learner is told). The model reads at most
 # 256 word pieces at a time, so a long answer costs one forward pass per ~180 words; this
@@ -150,23 +151,23 @@ class GradeResult:
     # review, so that grades from different graders can be told apart later.
     grader: str = ""
     mistakes: list[MistakeFound] = field(default_factory=list)
-    rating_ceiling: int = EASY
+    rating_ceiling: int = Rating.EASY
     unsure: bool = False
 
     def __post_init__(self) -> None:
         if self.suggested_rating is None:
             if not self.unsure:
                 raise ValueError("only an unsure grade comes without a suggested rating")
-        elif self.suggested_rating not in RATING_NAMES:
+        elif self.suggested_rating not in RATINGS:
             raise ValueError(f"suggested_rating must be 1..4, not {self.suggested_rating!r}")
-        if self.rating_ceiling not in RATING_NAMES:
+        if self.rating_ceiling not in RATINGS:
             raise ValueError(f"rating_ceiling must be 1..4, not {self.rating_ceiling!r}")
 
     @property
     def rating_name(self) -> str:
         if self.suggested_rating is None:
             return "not sure"
-        return RATING_NAMES[self.suggested_rating]
+        return Rating(self.suggested_rating).label
 
     @property
     def contradicted(self) -> list[CriterionResult]:
@@ -205,7 +206,7 @@ class GradeResult:
             notes=[str(note) for note in data.get("notes", [])],
             grader=str(data.get("grader", "")),
             mistakes=[MistakeFound.from_json(item) for item in data.get("mistakes", [])],
-            rating_ceiling=int(data.get("rating_ceiling", EASY)),
+            rating_ceiling=int(data.get("rating_ceiling", Rating.EASY)),
             unsure=bool(data.get("unsure", rating is None)),
         )
 
@@ -280,12 +281,12 @@ class RatingThresholds:
     def rating_for(self, score: float) -> int:
         """The suggested rating (1..4) for a score in [0, 1]."""
         if score >= self.easy:
-            return EASY
+            return Rating.EASY
         if score >= self.good:
-            return GOOD
+            return Rating.GOOD
         if score >= self.hard:
-            return HARD
-        return AGAIN
+            return Rating.HARD
+        return Rating.AGAIN
 
     def to_json(self) -> dict[str, float]:
         return {"hard": self.hard, "good": self.good, "easy": self.easy}
@@ -304,7 +305,7 @@ _shipped_cache: RatingThresholds | None = None
 
 
 def suggest_rating(
-    score: float, thresholds: RatingThresholds, *, ceiling: int = EASY, unsure: bool = False
+    score: float, thresholds: RatingThresholds, *, ceiling: int = Rating.EASY, unsure: bool = False
 ) -> int | None:
     """The rating to suggest: None when the grader is not sure, else the score's rating, no
     better than ``ceiling`` (a contradiction or a known mistake caps it at Hard)."""
@@ -334,7 +335,7 @@ def grade_blank_answer(criteria: Sequence[str]) -> GradeResult:
         criteria=[CriterionResult(c, Verdict.MISSED, 0.0) for c in criteria],
         reference_similarity=0.0,
         score=0.0,
-        suggested_rating=AGAIN,
+        suggested_rating=Rating.AGAIN,
         notes=["The answer is empty."],
         grader="rule:blank",
     )
@@ -374,7 +375,7 @@ def fit_thresholds(
     clean = [
         (min(1.0, max(0.0, float(score))), int(rating))
         for score, rating in pairs
-        if math.isfinite(score) and int(rating) in RATING_NAMES
+        if math.isfinite(score) and int(rating) in RATINGS
     ]
     if len(clean) < min_pairs or len({rating for _, rating in clean}) < 2:
         return None
@@ -486,7 +487,7 @@ def grade_exact_match(criteria: Sequence[str]) -> GradeResult:
         criteria=[CriterionResult(c, Verdict.MET, 1.0) for c in criteria],
         reference_similarity=1.0,
         score=1.0,
-        suggested_rating=GOOD,
+        suggested_rating=Rating.GOOD,
         notes=["The answer matches the expected text."],
         grader="rule:exact",
     )
@@ -505,11 +506,11 @@ def rating_from_verdicts(verdicts: Sequence[Verdict]) -> int:
     """The rating a rubric earns once the learner has judged it: every criterion met is
     Good, at least half the credit is Hard, less is Again (Easy is the learner's call)."""
     if not verdicts:
-        return GOOD
+        return Rating.GOOD
     credit = sum(VERDICT_CREDIT[v] for v in verdicts) / len(verdicts)
     if credit >= 1.0:
-        return GOOD
-    return HARD if credit >= 0.5 else AGAIN
+        return Rating.GOOD
+    return Rating.HARD if credit >= 0.5 else Rating.AGAIN
 
 
 @dataclass

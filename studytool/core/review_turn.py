@@ -29,7 +29,7 @@ from studytool.core.grading import (
     is_blank,
 )
 from studytool.core.models import utcnow
-from studytool.core.scheduling import Rating
+from studytool.core.ratings import Rating
 from studytool.core.study import AnswerResult, QueueCounts, QueuedCard, StudySession
 
 

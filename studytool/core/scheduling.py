@@ -1,31 +1,16 @@
-"""FSRS scheduling: a thin layer over ``fsrs.Scheduler`` that works on stored cards.
+"""FSRS scheduling: the learner's ``fsrs.Scheduler``, and intervals as Anki writes them.
 
-Every function takes ``now`` explicitly so that tests and the CLI agree on time.
+Ratings and card states are in :mod:`studytool.core.ratings`; the study day in
+:mod:`studytool.core.study_day`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from enum import IntEnum
+from datetime import timedelta
 
 import fsrs
 
 from studytool.config import Settings
-from studytool.core.models import Card
-
-
-class Rating(IntEnum):
-    AGAIN = 1
-    HARD = 2
-    GOOD = 3
-    EASY = 4
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
-
-NEW_STATE = 0  # not an fsrs.State: a card never reviewed (reps == 0)
 
 
 def make_scheduler(settings: Settings, *, fuzz: bool | None = None) -> fsrs.Scheduler:
@@ -41,45 +26,6 @@ def make_scheduler(settings: Settings, *, fuzz: bool | None = None) -> fsrs.Sche
         enable_fuzzing=settings.enable_fuzzing if fuzz is None else fuzz,
         **kwargs,
     )
-
-
-def to_fsrs_card(card: Card) -> fsrs.Card:
-    assert card.id is not None
-    return fsrs.Card(
-        card_id=card.id,
-        state=fsrs.State(card.state),
-        step=card.step,
-        stability=card.stability,
-        difficulty=card.difficulty,
-        due=card.due,
-        last_review=card.last_review,
-    )
-
-
-def apply_fsrs_card(card: Card, scheduled: fsrs.Card) -> None:
-    card.state = int(scheduled.state)
-    card.step = scheduled.step
-    card.stability = scheduled.stability
-    card.difficulty = scheduled.difficulty
-    card.due = scheduled.due
-    card.last_review = scheduled.last_review
-
-
-def state_of(card: Card) -> int:
-    """0 for a new card, else the fsrs state (1 learning, 2 review, 3 relearning)."""
-    return NEW_STATE if card.reps == 0 else card.state
-
-
-def preview_intervals(
-    scheduler: fsrs.Scheduler, card: Card, now: datetime
-) -> dict[Rating, timedelta]:
-    """How long until the card comes back for each rating (use an unfuzzed scheduler)."""
-    current = to_fsrs_card(card)
-    previews: dict[Rating, timedelta] = {}
-    for rating in Rating:
-        scheduled, _ = scheduler.review_card(current, fsrs.Rating(int(rating)), now)
-        previews[rating] = scheduled.due - now
-    return previews
 
 
 def format_interval(delta: timedelta) -> str:

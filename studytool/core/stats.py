@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from studytool.core.models import Card, Deck, Note
 from studytool.core.store import Store
-from studytool.core.study import study_day_bounds
+from studytool.core.study_day import study_day_bounds
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 week, the automatic answer-score trend, and the headline figures.
 
 Everything is counted per *study day*: the learner's local day, rolling over at
-``Settings.day_starts_at_hour`` (as :func:`studytool.core.study.study_day_bounds`). Stored times
+``Settings.day_starts_at_hour`` (see :mod:`studytool.core.study_day`). Stored times
 are naive UTC, so the days' bounds are computed here, in the local time zone (daylight saving
 and half-hour offsets included), and sent to the database as one ``VALUES`` table; one query
 then aggregates each interval with correlated subqueries. Each is a range scan of an index on
@@ -21,13 +21,14 @@ from sqlalchemy import Integer, case, column, false, func, literal_column, selec
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from studytool.core.models import Card, Deck, Note, ReviewLog, UTCDateTime
+from studytool.core.ratings import CardState
 from studytool.core.store import Store
+from studytool.core.study_day import day_start, study_day
 
 CARD = Card.__table__  # type: ignore[attr-defined]
 NOTE = Note.__table__  # type: ignore[attr-defined]
 DECK = Deck.__table__  # type: ignore[attr-defined]
 LOG = ReviewLog.__table__  # type: ignore[attr-defined]
-REVIEW_STATE = 2
 RETENTION_WINDOW = timedelta(days=30)
 # Before any card could have been due: the lower bound of "due today" (overdue included).
 _DISTANT_PAST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,18 +99,6 @@ class StatsSeries:
     grader_health: GraderHealth
 
 
-def study_day(moment: datetime, day_starts_at_hour: int) -> date:
-    """The study day (a local date) that the aware ``moment`` falls in."""
-    return (moment.astimezone() - timedelta(hours=day_starts_at_hour)).date()
-
-
-def day_start(day: date, day_starts_at_hour: int) -> datetime:
-    """When the study day ``day`` begins, in UTC."""
-    # A naive datetime's astimezone() reads it as local wall time, at that date's UTC offset.
-    local = datetime(day.year, day.month, day.day, day_starts_at_hour).astimezone()
-    return local.astimezone(UTC)
-
-
 def reviews_per_day(
     store: Store,
     now: datetime,
@@ -149,7 +138,7 @@ def due_forecast(
     # studytool.core.study), which is what lets the database use them.
     active = CARD.c.suspended == false()
     zero: ColumnClause[int] = literal_column("0")
-    review_state: ColumnClause[int] = literal_column(str(REVIEW_STATE))
+    review_state: ColumnClause[int] = literal_column(str(int(CardState.REVIEW)))
     counted: Any = literal_column("1")
     if deck_ids is not None:
         # In the aggregate rather than the WHERE clause, for the reason given in _log_aggregate.
@@ -190,7 +179,7 @@ def retention_by_week(
     ]
 
     def columns(start: Any, end: Any) -> list[Any]:
-        reviewed = (_in_range(LOG.c.reviewed_at, start, end), LOG.c.state_before == REVIEW_STATE)
+        reviewed = (_in_range(LOG.c.reviewed_at, start, end), LOG.c.state_before == int(CardState.REVIEW))
         return [
             _log_count(deck_ids, *reviewed),
             _log_count(deck_ids, *reviewed, LOG.c.rating > 1),
@@ -284,7 +273,7 @@ def headline(
     30 days. ``daily`` is :func:`reviews_per_day`'s result, which holds today and the streak."""
     hour = _day_hour(store, day_starts_at_hour)
     since = day_start(study_day(now, hour), hour)
-    recent = (LOG.c.reviewed_at >= now - RETENTION_WINDOW, LOG.c.state_before == REVIEW_STATE)
+    recent = (LOG.c.reviewed_at >= now - RETENTION_WINDOW, LOG.c.state_before == int(CardState.REVIEW))
     in_decks = [] if deck_ids is None else [LOG.c.card_id.in_(_deck_cards(deck_ids))]
     query = select(
         _log_aggregate(

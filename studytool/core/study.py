@@ -12,7 +12,7 @@ cards stored this keeps a pick + commit near a millisecond.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import fsrs
@@ -33,12 +33,13 @@ from studytool.core.card_faces import NoteFaces, card_faces
 from studytool.core.grading import GradingInputs, grading_inputs
 from studytool.core.models import Card, Deck, Note, ReviewLog
 from studytool.core.prepared import Cursor, Prepared
-from studytool.core.scheduling import NEW_STATE, Rating, make_scheduler
+from studytool.core.ratings import CardState, Rating
+from studytool.core.scheduling import make_scheduler
 from studytool.core.store import Store
+from studytool.core.study_day import study_day_bounds
 from studytool.paths import display_source
 
 LEECH_TAG = "leech"
-REVIEW_STATE = int(fsrs.State.Review)
 _BATCH = 64
 
 CARD = Card.__table__  # type: ignore[attr-defined]
@@ -132,15 +133,6 @@ class AnswerResult:
     became_leech: bool
 
 
-def study_day_bounds(now: datetime, day_starts_at_hour: int) -> tuple[datetime, datetime]:
-    """Start and end (UTC) of the learner's study day, which rolls over at a local hour (as Anki's 4 am)."""
-    local = now.astimezone()
-    start = local.replace(hour=day_starts_at_hour, minute=0, second=0, microsecond=0)
-    if local < start:
-        start -= timedelta(days=1)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
-
-
 def _is_buried(buried_until: datetime | None, now: datetime) -> bool:
     return buried_until is not None and buried_until > now
 
@@ -182,7 +174,7 @@ def _fsrs_card(card_id: int, row: dict[str, Any]) -> fsrs.Card:
 
 
 def _state_before(row: dict[str, Any]) -> int:
-    return NEW_STATE if row["reps"] == 0 else int(row["state"])
+    return int(CardState.NEW) if row["reps"] == 0 else int(row["state"])
 
 
 def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
@@ -191,7 +183,7 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
     # bound parameters), which is what lets the database choose those indexes.
     active = CARD.c.suspended == false()
     zero: ColumnClause[int] = literal_column("0")
-    review_state: ColumnClause[int] = literal_column(str(REVIEW_STATE))
+    review_state: ColumnClause[int] = literal_column(str(int(CardState.REVIEW)))
     learning = (active, CARD.c.reps > zero, CARD.c.state != review_state)
     review = (active, CARD.c.reps > zero, CARD.c.state == review_state)
     unseen = (active, CARD.c.reps == zero)
@@ -350,21 +342,21 @@ class StudySession:
                     select(LOG.c.state_before, func.count(func.distinct(LOG.c.card_id)))
                     .where(
                         LOG.c.reviewed_at >= day_start,
-                        LOG.c.state_before.in_((NEW_STATE, REVIEW_STATE)),
+                        LOG.c.state_before.in_((int(CardState.NEW), int(CardState.REVIEW))),
                     )
                     .group_by(LOG.c.state_before)
                 ).all()
             done = {state: count for state, count in rows}
-            self._today = (day_start, done.get(NEW_STATE, 0), done.get(REVIEW_STATE, 0))
+            self._today = (day_start, done.get(CardState.NEW, 0), done.get(CardState.REVIEW, 0))
         return self._today[1], self._today[2]
 
     def _count_today(self, state_before: int, delta: int) -> None:
         if self._today is None:
             return
         day_start, new_done, reviews_done = self._today
-        if state_before == NEW_STATE:
+        if state_before == CardState.NEW:
             new_done += delta
-        elif state_before == REVIEW_STATE:
+        elif state_before == CardState.REVIEW:
             reviews_done += delta
         self._today = (day_start, max(0, new_done), max(0, reviews_done))
 
@@ -451,7 +443,7 @@ class StudySession:
             tags=list(row["tags"]),
             demo=row["demo"],
             source=display_source(row["source_file"], row["source_line"]),
-            state=NEW_STATE if row["reps"] == 0 else int(row["state"]),
+            state=int(CardState.NEW) if row["reps"] == 0 else int(row["state"]),
             reps=row["reps"],
             lapses=row["lapses"],
         )
@@ -503,7 +495,7 @@ class StudySession:
             scheduled, _ = self.scheduler.review_card(
                 _fsrs_card(card_id, row), fsrs.Rating(int(chosen)), now, duration_ms
             )
-            lapsed = chosen is Rating.AGAIN and state_before == REVIEW_STATE
+            lapsed = chosen is Rating.AGAIN and state_before == CardState.REVIEW
             lapses = row["lapses"] + int(lapsed)
             became_leech = (
                 lapsed and lapses >= self.settings.leech_threshold and not row["suspended"]

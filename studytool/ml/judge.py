@@ -40,9 +40,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from studytool.core.grading import (
-    AGAIN,
-    EASY,
-    HARD,
     NOT_SURE_NOTE,
     CriterionResult,
     GradeResult,
@@ -56,6 +53,7 @@ from studytool.core.grading import (
     truncate_answer,
     truncation_note,
 )
+from studytool.core.ratings import Rating
 from studytool.ml.models import sha256_of
 
 if TYPE_CHECKING:
@@ -422,7 +420,7 @@ def decide(
         disagree = abs(criteria_credit - reference_credit) >= rules.disagreement
     else:
         score, disagree = reference_credit, False
-    ceiling = HARD if (any(contradicted) or any(made) or reference_against) else EASY
+    ceiling = Rating.HARD if (any(contradicted) or any(made) or reference_against) else Rating.EASY
     strongest = max(
         [judged.contradicts for judged, against in zip(criteria, contradicted, strict=True) if against]
         + ([reference.contradicts] if reference_against else []),
@@ -432,10 +430,10 @@ def decide(
     # ways; so is a contradiction the judge is only half sure of. A known mistake, or a
     # contradiction it is sure of, is never "not sure": it is at most Hard.
     weak_contradiction = 0.0 < strongest < rules.sure_contradiction and not any(made)
-    unsure = (disagree and ceiling == EASY) or weak_contradiction
+    unsure = (disagree and ceiling == Rating.EASY) or weak_contradiction
     rating = suggest_rating(score, rules.thresholds, ceiling=ceiling, unsure=unsure)
     if any(made) and rating is not None and score < rules.thresholds.hard:
-        rating = AGAIN
+        rating = Rating.AGAIN
     return Decision(verdicts, contradicted, made, score, ceiling, unsure, rating)
 
 
@@ -646,7 +644,7 @@ class JudgeGrader:
                         evidence_span=span,
                     )
                 )
-        contradicts = decision.ceiling == HARD and not found
+        contradicts = decision.ceiling == Rating.HARD and not found
         if decision.unsure:
             if contradicts:  # a weak contradiction (DecisionRules.sure_contradiction)
                 notes.append("Parts of the answer may contradict the card.")

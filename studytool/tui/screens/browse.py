@@ -43,7 +43,7 @@ from studytool.core.browse import (
     set_suspended,
 )
 from studytool.core.models import utcnow
-from studytool.core.scheduling import Rating
+from studytool.core.ratings import Rating
 from studytool.core.store import StoreError
 from studytool.core.study import LEECH_TAG
 from studytool.core.text_safety import inert

@@ -10,18 +10,15 @@ A grading failure only costs the suggestion; the typed answer is kept and rating
 
 from __future__ import annotations
 
-import time
-from collections import Counter
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Footer,
@@ -35,27 +32,24 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from studytool.core import locking
 from studytool.core.grading import (
     NOT_SURE_NOTE,
     GradeResult,
-    GraderUnavailable,
     GradingInputs,
     SelfGrade,
     Verdict,
-    grade_blank_answer,
 )
-from studytool.core.models import utcnow
-from studytool.core.scheduling import Rating, format_interval
-from studytool.core.store import DatabaseLocked, StoreError
+from studytool.core.ratings import Rating, state_label
+from studytool.core.review_turn import GradingPlan, Review, Turn, Undone
+from studytool.core.scheduling import format_interval
 from studytool.core.study import QueuedCard, StudyError, StudySession
 from studytool.core.text_safety import inert
+from studytool.tui.dialogs import Choice, ChoiceDialog
+from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
     from studytool.core.grading import BackgroundGrader
-    from studytool.tui.app import StudyApp
 
-STATE_LABELS = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
 VERDICT_STYLES = {
     Verdict.MET: ("✓", "bold green"),
     Verdict.PARTLY: ("~", "bold yellow"),
@@ -63,9 +57,6 @@ VERDICT_STYLES = {
 }
 EVIDENCE_STYLES = {Verdict.MET: "green underline", Verdict.PARTLY: "yellow underline"}
 WRONG_EVIDENCE_STYLE = "red underline"  # words that contradict a criterion or make a known mistake
-# A write first waits this long for another process's lock on the UI thread (unnoticeable),
-# then goes on waiting in a worker while the screen says why.
-QUICK_LOCK_WAIT_MS = 250
 
 
 def answer_with_evidence(
@@ -117,26 +108,54 @@ def criterion_prompt(
     return line
 
 
-class ReviewScreen(Screen[None]):
-    """One study session over some decks (all when ``deck_names`` is None)."""
+class AnswerBox(TextArea):
+    """The typed answer. ctrl+z undoes typing; with no typing left to undo it undoes the
+    learner's last review action instead, as in Anki."""
 
-    BINDINGS = [
+    class NothingToUndo(Message):
+        """ctrl+z with no typing left to undo."""
+
+    def action_undo(self) -> None:
+        if self.history.undo_stack:
+            super().action_undo()
+        else:
+            self.post_message(self.NothingToUndo())
+
+
+class CriteriaList(OptionList):
+    """The graded rubric: enter or space flips the highlighted criterion."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "select", "Flip", show=False)]
+
+
+class ReviewScreen(StudyScreen[None]):
+    """One study session over some decks (all when ``deck_names`` is None).
+
+    Before the answer is shown, every printable key is text for the answer box (the commands
+    are ctrl keys), so typing can never bury, suspend or leave; Esc leaves the review and
+    asks first when there is a typed answer to lose. Once the answer is shown: 1–4 rate,
+    ``-`` buries, ``@`` suspends (Anki's keys), u or ctrl+z undoes.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "submit", "Submit answer", priority=True),
-        Binding("escape", "leave_answer", "Leave answer box", show=False),
-        Binding("space", "reveal", "Reveal"),
+        Binding("ctrl+r", "reveal", "Show answer", priority=True),
+        Binding("ctrl+g", "hint", "Hint", priority=True),
         Binding("1", "rate(1)", "Again", show=False),
         Binding("2", "rate(2)", "Hard", show=False),
         Binding("3", "rate(3)", "Good", show=False),
         Binding("4", "rate(4)", "Easy", show=False),
-        # Screen has no focus_next action (the App does): bound to the Screen's, Tab was swallowed.
-        Binding("tab", "app.focus_next", "Criteria/ratings", show=False),
-        Binding("shift+tab", "app.focus_previous", "Back a field", show=False),
-        Binding("h", "hint", "Hint"),
+        Binding("minus", "bury", "Bury", key_display="-"),
+        Binding("at", "suspend", "Suspend", key_display="@"),
+        Binding("u,ctrl+z", "undo", "Undo"),
         Binding("d", "demo", "Demo"),
-        Binding("u", "undo", "Undo"),
-        Binding("b", "bury", "Bury"),
-        Binding("s", "suspend", "Suspend"),
-        Binding("q", "close", "Back"),
+        Binding("escape", "leave", "Back"),
+        # The card scrolls from wherever the focus is (a long answer pushes the rubric down).
+        Binding("pagedown", "scroll_card(1)", "Scroll", show=False, priority=True),
+        Binding("pageup", "scroll_card(-1)", "Scroll", show=False, priority=True),
+        # Screen has no focus_next action (the App does): bound to the Screen's, Tab was swallowed.
+        Binding("tab", "app.focus_next", "Next field", show=False),
+        Binding("shift+tab", "app.focus_previous", "Back a field", show=False),
     ]
 
     # Short terminals get one-line rating keys and less spacing (see studytool.tcss).
@@ -147,27 +166,29 @@ class ReviewScreen(Screen[None]):
     def __init__(self, deck_names: list[str] | None) -> None:
         super().__init__()
         self.deck_names = deck_names
-        self.session: StudySession | None = None
-        self.card: QueuedCard | None = None
-        self.shown_at = time.monotonic()
-        self.started_at = time.monotonic()
-        self.rated: list[Rating] = []
-        self.hints_shown = 0
+        self.review: Review | None = None
         self.grader: BackgroundGrader | None = None
-        self.typed = ""
-        self.grade_result: GradeResult | None = None
-        self.self_grade: SelfGrade | None = None
         self.grading_worker: Worker[GradeResult] | None = None
-        self.grading_off_reason: str | None = None
-        # Per rating, the criteria the learner's answer missed (popped again by undo).
-        self.missed: list[list[str]] = []
-        # A write waiting in a worker for another process's lock, and what to do after it.
-        self.save_worker: Worker[Any] | None = None
-        self.after_save: Callable[[Any], None] | None = None
+
+    # What tests and the summary read: the turn on screen, through the core review.
+    @property
+    def card(self) -> QueuedCard | None:
+        turn = self.review.turn if self.review else None
+        return turn.card if turn else None
 
     @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
+    def rated(self) -> list[Rating]:
+        return self.review.rated if self.review else []
+
+    @property
+    def grade_result(self) -> GradeResult | None:
+        turn = self.review.turn if self.review else None
+        return turn.grade if turn else None
+
+    @property
+    def self_grade(self) -> SelfGrade | None:
+        turn = self.review.turn if self.review else None
+        return turn.self_grade if turn else None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -178,15 +199,15 @@ class ReviewScreen(Screen[None]):
             yield Static("", id="review-meta")
             yield Markdown("", id="question")
             yield Static("", id="hint")
-            yield TextArea(id="answer", soft_wrap=True, tab_behavior="focus")
+            yield AnswerBox(id="answer", soft_wrap=True, tab_behavior="focus")
             yield Static(
-                "ctrl+s submits your answer · esc leaves the box · space reveals without typing",
+                "ctrl+s submits your answer for grading · ctrl+r shows the answer ungraded",
                 id="answer-help",
             )
             with Vertical(id="grade"):
                 yield Static("", id="grade-status")
                 yield Static("", id="grade-answer")
-                yield OptionList(id="criteria")
+                yield CriteriaList(id="criteria")
             yield Markdown("", id="back")
             yield Static("", id="rubric")
         yield Static("", id="save-status")
@@ -201,35 +222,61 @@ class ReviewScreen(Screen[None]):
     def on_mount(self) -> None:
         deck_title = ", ".join(map(inert, self.deck_names)) if self.deck_names else "all decks"
         self.sub_title = f"Review · {deck_title}"
+        # Load the model while the first question is read, so the first grade is quick.
+        self.grader = self.study_app.answer_grader()
         try:
-            assert self.study_app.store is not None
-            self.session = StudySession(self.study_app.store, self.deck_names)
+            session = StudySession(self.store, self.deck_names)
         except StudyError as exc:
             self.notify(str(exc), severity="error")
             self.app.pop_screen()
             return
-        counts = self.session.counts(utcnow())
-        self.query_one(ProgressBar).update(total=max(counts.total, 1), progress=0)
-        # Load the model while the first question is read, so the first grade is quick.
-        self.grader = self.study_app.answer_grader()
+        self.review = Review(session, grading=self.grader is not None)
         if self.grader is not None:
             self.grader.start()
-        self.show_next(self.session.next_card(utcnow()))
+        counts = self.review.counts()
+        self.query_one(ProgressBar).update(total=max(counts.total, 1), progress=0)
+        self.review.next_card()
+        self.show_turn()
 
-    # -- showing cards -------------------------------------------------------------------
+    # -- drawing the turn on screen --------------------------------------------------------
 
-    def show_next(self, card: QueuedCard | None) -> None:
-        self.card = card
-        self.revealed = False
-        self.hints_shown = 0
-        self._forget_grade()
+    def show_turn(self) -> None:
+        """Draw the review's current turn: a new card, or one brought back by undo."""
+        assert self.review is not None
+        self._cancel_grading()
+        turn = self.review.turn
+        self.revealed = turn is not None and turn.revealed
         self.refresh_bindings()
-        if card is None:
+        self._draw_counts()
+        if turn is None:
             self.show_summary()
             return
-        assert self.session is not None
         self.remove_class("finished")
-        counts = self.session.counts(utcnow())
+        card = turn.card
+        self.query_one("#review-meta", Static).update(
+            Text(f"{inert(card.deck)} · {state_label(card.state)}", style="dim")
+        )
+        self.query_one("#question", Markdown).update(inert(card.front))
+        self._draw_hints(turn)
+        answer = self.query_one("#answer", AnswerBox)
+        answer.load_text(turn.typed)
+        answer.read_only = turn.revealed
+        self.query_one("#review-card", VerticalScroll).scroll_home(animate=False)
+        if not turn.revealed:
+            self._clear_back()
+            answer.move_cursor(answer.document.end)
+            answer.focus()
+            return
+        self._draw_back(turn)
+        if turn.grade is not None:
+            self._draw_grade(turn, focus_rating=True)
+        else:
+            self._clear_grade()
+            self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
+
+    def _draw_counts(self) -> None:
+        assert self.review is not None
+        counts = self.review.counts()
         line = Text()
         for index, (label, style) in enumerate(
             (
@@ -241,93 +288,107 @@ class ReviewScreen(Screen[None]):
             line.append(" · " if index else "")
             line.append(label, style=style)
         self.query_one("#review-counts", Static).update(line)
-        progress = self.query_one(ProgressBar)
-        progress.update(total=len(self.rated) + counts.total, progress=len(self.rated))
-        self.query_one("#review-meta", Static).update(
-            Text(f"{inert(card.deck)} · {STATE_LABELS.get(card.state, '')}", style="dim")
-        )
-        self.query_one("#question", Markdown).update(inert(card.front))
-        self.query_one("#hint", Static).update("")
-        answer = self.query_one("#answer", TextArea)
-        answer.text = ""
-        answer.disabled = False
-        answer.focus()
+        done = len(self.review.rated)
+        self.query_one(ProgressBar).update(total=max(done + counts.total, 1), progress=done)
+
+    def _draw_hints(self, turn: Turn) -> None:
+        text = "\n".join(f"Hint: {inert(hint)}" for hint in turn.shown_hints)
+        self.query_one("#hint", Static).update(Text(text, style="italic"))
+
+    def _clear_back(self) -> None:
+        self._clear_grade()
+        self.remove_class("nothing-typed")
         self.query_one("#back", Markdown).update("")
         self.query_one("#rubric", Static).update("")
-        self.shown_at = time.monotonic()
 
-    def _forget_grade(self) -> None:
-        if self.grading_worker is not None and self.grading_worker.is_running:
-            self.grading_worker.cancel()
-        self.grading_worker = None
-        self.grade_result = None
-        self.self_grade = None
-        self.typed = ""
-        self.remove_class("graded", "grading", "grade-failed", "no-criteria", "nothing-typed")
-        if self.is_mounted:
-            self.query_one("#grade", Vertical).loading = False
-            self.query_one("#grade-status", Static).update("")
-            self.query_one("#grade-answer", Static).update("")
-            self.query_one("#criteria", OptionList).clear_options()
-            for button in self.query(".rating").results(Button):
-                button.remove_class("suggested")
+    def _clear_grade(self) -> None:
+        self.remove_class("graded", "grading", "grade-failed", "no-criteria")
+        self.query_one("#grade", Vertical).loading = False
+        self.query_one("#grade-status", Static).update("")
+        self.query_one("#grade-answer", Static).update("")
+        self.query_one("#criteria", CriteriaList).clear_options()
+        for button in self.query(".rating").results(Button):
+            button.remove_class("suggested")
+
+    def _draw_back(self, turn: Turn, *, with_rubric: bool = True) -> None:
+        """The model answer, the rubric (unless the grade lists it) and each rating's interval."""
+        assert self.review is not None
+        card = turn.card
+        # A plain reveal has nothing typed to keep on screen: give the room to the answer.
+        self.set_class(not turn.typed.strip(), "nothing-typed")
+        self.query_one("#back", Markdown).update(inert(card.back))
+        self._draw_rubric(card if with_rubric else None)
+        previews = self.review.session.preview(card.card_id, self.review.clock())
+        for rating in Rating:
+            button = self.query_one(f"#rate-{int(rating)}", Button)
+            button.label = f"{int(rating)} {rating.label} · {format_interval(previews[rating])}"
+
+    def _draw_rubric(self, card: QueuedCard | None) -> None:
+        rubric = Text()
+        if card is not None and card.rubric:
+            rubric.append("Rubric\n", style="bold")
+            for criterion in card.rubric:
+                rubric.append(f"  • {inert(criterion)}\n")
+        self.query_one("#rubric", Static).update(rubric)
 
     def watch_revealed(self, revealed: bool) -> None:
         self.set_class(revealed, "revealed")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.save_worker is not None:
+        if self.writing:
             # Nothing else happens until the waiting write lands or fails.
-            return action in ("leave_answer", "focus_next", "focus_previous")
+            return action in ("focus_next", "focus_previous", "scroll_card")
+        turn = self.review.turn if self.review else None
         # The footer offers what makes sense now: submit/reveal before, rate after.
-        if action in ("submit", "reveal"):
-            return not self.revealed and self.card is not None
-        if action in ("rate", "hint", "bury", "suspend"):
-            return self.card is not None
+        if action in ("submit", "reveal", "hint"):
+            return turn is not None and not turn.revealed
+        if action in ("rate", "bury", "suspend"):
+            return turn is not None and turn.revealed
         if action == "demo":
-            return self.card is not None and bool(self.card.demo)
+            return turn is not None and turn.revealed and bool(turn.card.demo)
+        if action == "undo":
+            # Before the answer is shown, u is a letter of the answer: only ctrl+z undoes.
+            return self.review is not None and (turn is None or turn.revealed)
         return True
 
-    def reveal(self, *, grade: bool = False) -> None:
-        """Show the back, the rubric and the rating keys; grade the typed answer if asked."""
-        if self.card is None or self.session is None or self.revealed:
+    def on_key(self, event: events.Key) -> None:
+        """Before the answer is shown, a printable key typed anywhere goes to the answer box."""
+        turn = self.review.turn if self.review else None
+        if turn is None or turn.revealed or not event.is_printable or self.writing:
             return
-        card = self.card
-        answer = self.query_one("#answer", TextArea)
-        self.typed = answer.text
+        answer = self.query_one("#answer", AnswerBox)
+        if answer.has_focus:
+            return
+        event.stop()
+        event.prevent_default()
+        answer.focus()
+        answer.insert(event.character or "")
+
+    # -- revealing and grading -------------------------------------------------------------
+
+    def reveal(self, *, submit: bool) -> None:
+        """Show the back, the rubric and the rating keys; grade the typed answer if submitted."""
+        review, turn = self.review, self.review.turn if self.review else None
+        if review is None or turn is None or turn.revealed:
+            return
+        answer = self.query_one("#answer", AnswerBox)
+        plan = review.reveal(answer.text, submit=submit)
+        answer.read_only = True
         self.revealed = True
-        answer.disabled = True
-        # A plain reveal has nothing typed to keep on screen: give the room to the answer.
-        self.set_class(not self.typed.strip(), "nothing-typed")
-        self.query_one("#back", Markdown).update(inert(card.back))
-        inputs = card.grading_inputs()
-        will_grade = grade and bool(self.typed.strip()) and self.grader is not None
-        if card.rubric and not (will_grade and inputs.criteria):
-            rubric = Text("Rubric\n", style="bold")
-            for criterion in card.rubric:
-                rubric.append(f"  • {inert(criterion)}\n")
-            self.query_one("#rubric", Static).update(rubric)
-        previews = self.session.preview(card.card_id, utcnow())
-        for rating in Rating:
-            button = self.query_one(f"#rate-{int(rating)}", Button)
-            button.label = f"{int(rating)} {rating.label} · {format_interval(previews[rating])}"
-        self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
-        if grade and not self.typed.strip():
-            # Submitting an empty answer says "I could not answer": Again, with no model
-            # needed. (A plain reveal, space, leaves the rating to the learner.)
-            self.show_grade(grade_blank_answer(inputs.criteria))
-        elif will_grade:
-            self.start_grading(inputs, self.typed)
-        elif grade and self.typed.strip() and self.grading_off_reason:
-            self.query_one("#grade-status", Static).update(
-                Text(f"Not graded: {self.grading_off_reason}\nGrade yourself.", style="dim")
-            )
-            self.add_class("grade-failed")
+        grades = plan in (GradingPlan.GRADE, GradingPlan.DONE) and bool(turn.inputs.criteria)
+        self._draw_back(turn, with_rubric=not grades)
+        if plan is GradingPlan.NONE:
+            # Nothing graded: the learner rates against the model answer, Good first as in Anki.
+            self.query_one(f"#rate-{int(Rating.GOOD)}", Button).focus()
+        elif plan is GradingPlan.DONE:
+            self._draw_grade(turn, focus_rating=True)
+        elif plan is GradingPlan.OFF:
+            self._show_not_graded(review.grading_off_reason or "grading is off")
+        else:
+            self.start_grading(turn)
 
-    # -- grading -------------------------------------------------------------------------
-
-    def start_grading(self, inputs: GradingInputs, typed: str) -> None:
+    def start_grading(self, turn: Turn) -> None:
         assert self.grader is not None
         self.add_class("grading")
         loading = self.grader.state in ("idle", "loading")
@@ -340,7 +401,9 @@ class ReviewScreen(Screen[None]):
             )
         )
         self.query_one("#grade", Vertical).loading = True
-        self.grading_worker = self._grade_in_background(self.grader, inputs, typed)
+        # No rating button has the focus while the grade is pending: Enter must not rate.
+        self.query_one("#review-card", VerticalScroll).focus()
+        self.grading_worker = self._grade_in_background(self.grader, turn.inputs, turn.typed)
 
     @work(thread=True, exclusive=True, group="grading", exit_on_error=False)
     def _grade_in_background(
@@ -348,69 +411,70 @@ class ReviewScreen(Screen[None]):
     ) -> GradeResult:
         return grader.grade(inputs, typed)
 
+    def _cancel_grading(self) -> None:
+        if self.grading_worker is not None and self.grading_worker.is_running:
+            self.grading_worker.cancel()
+        self.grading_worker = None
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker is self.save_worker and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            self._write_finished(worker, event.state)
-            return
-        if worker is not self.grading_worker:
-            return  # a grade for a card that is no longer on screen
+        if worker is not self.grading_worker or self.review is None or self.review.turn is None:
+            return  # a write, or a grade for a card that is no longer on screen
         if event.state is WorkerState.SUCCESS:
             self.grading_worker = None
             assert isinstance(worker.result, GradeResult)
-            self.show_grade(worker.result)
+            self.review.graded(worker.result)
+            self._draw_grade(self.review.turn, focus_rating=True)
         elif event.state is WorkerState.ERROR:
             self.grading_worker = None
-            error = worker.error
-            reason = str(error) if isinstance(error, GraderUnavailable) else repr(error)
-            self.grading_failed(reason)
+            assert worker.error is not None
+            grader_gone = self.grader is not None and self.grader.state == "failed"
+            reason = self.review.grading_failed(worker.error, grader_gone=grader_gone)
+            if grader_gone:
+                # The model will not come back this session: stop trying on every card.
+                self.grader = None
+                self.notify(
+                    f"{reason}\nReview goes on: grade yourself.", severity="warning", timeout=12
+                )
+            self._show_not_graded(reason)
 
-    def grading_failed(self, reason: str) -> None:
+    def _show_not_graded(self, reason: str) -> None:
         """No suggestion this time; the learner grades themselves against the rubric."""
         self.remove_class("grading")
         self.add_class("grade-failed")
         self.query_one("#grade", Vertical).loading = False
-        if self.grader is not None and self.grader.state == "failed":
-            # The model will not come back this session: stop trying on every card.
-            self.grading_off_reason = reason
-            self.grader = None
-            self.notify(
-                f"{reason}\nReview goes on: grade yourself.", severity="warning", timeout=12
-            )
-        card = self.card
-        if card is not None and card.rubric:
-            rubric = Text("Rubric\n", style="bold")
-            for criterion in card.rubric:
-                rubric.append(f"  • {inert(criterion)}\n")
-            self.query_one("#rubric", Static).update(rubric)
+        turn = self.review.turn if self.review else None
+        self._draw_rubric(turn.card if turn else None)
         self.query_one("#grade-status", Static).update(
             Text(f"Not graded: {reason}\nGrade yourself with the rubric.", style="dim")
         )
+        self.query_one("#review-card", VerticalScroll).focus()
 
-    def show_grade(self, result: GradeResult) -> None:
-        self.grade_result = result
-        self.self_grade = SelfGrade.start([c.criterion for c in result.criteria], result)
+    def _draw_grade(self, turn: Turn, *, focus_rating: bool) -> None:
+        result, self_grade = turn.grade, turn.self_grade
+        assert result is not None and self_grade is not None
         self.remove_class("grading")
         self.add_class("graded")
         self.query_one("#grade", Vertical).loading = False
-        self.refresh_grade()
-        criteria = self.query_one("#criteria", OptionList)
+        self._draw_grade_status(turn)
+        criteria = self.query_one("#criteria", CriteriaList)
+        highlighted = criteria.highlighted
         self.set_class(not result.criteria, "no-criteria")
         criteria.clear_options()
         criteria.add_options(
-            Option(criterion_prompt(c.criterion, c.verdict, c.evidence, c.contradicted), id=str(i))
-            for i, c in enumerate(result.criteria)
+            Option(criterion_prompt(c.criterion, verdict, c.evidence, c.contradicted), id=str(i))
+            for i, (c, verdict) in enumerate(
+                zip(result.criteria, self_grade.verdicts, strict=True)
+            )
         )
-        self.preselect_rating()
+        if result.criteria:
+            # Highlighted, so enter or space flips at once (and the same row after a redraw).
+            criteria.highlighted = min(highlighted or 0, len(result.criteria) - 1)
+        self._preselect_rating(focus=focus_rating)
 
-    def refresh_grade(self, focus: int | None = None) -> None:
-        result, self_grade = self.grade_result, self.self_grade
-        if result is None or self_grade is None:
-            return
+    def _draw_grade_status(self, turn: Turn, focus: int | None = None) -> None:
+        result, self_grade = turn.grade, turn.self_grade
+        assert result is not None and self_grade is not None
         status = Text()
         status.append(f"Score {result.score:.2f}", style="bold")
         suggested = self_grade.suggested_rating
@@ -428,180 +492,166 @@ class ReviewScreen(Screen[None]):
             if note != NOT_SURE_NOTE:
                 status.append(f"\n{inert(note)}", style="italic")
         if result.criteria:
-            status.append("\nenter on a criterion flips it · 1–4 rates", style="dim")
+            status.append("\ntab to the criteria · enter flips one · 1–4 rates", style="dim")
         self.query_one("#grade-status", Static).update(status)
         self.query_one("#grade-answer", Static).update(
-            answer_with_evidence(self.typed, result, self_grade.verdicts, focus)
+            answer_with_evidence(turn.typed, result, self_grade.verdicts, focus)
         )
 
-    def preselect_rating(self) -> None:
+    def _preselect_rating(self, *, focus: bool) -> None:
+        """Mark the suggested rating; with ``focus``, Enter accepts it. With no suggestion
+        (not sure) no button is focused, so Enter cannot rate by accident."""
         suggested = self.self_grade.suggested_rating if self.self_grade else None
         for button in self.query(".rating").results(Button):
             button.set_class(button.id == f"rate-{suggested}", "suggested")
-        if suggested is not None and not self.query_one("#criteria", OptionList).has_focus:
+        if not focus or self.query_one("#criteria", CriteriaList).has_focus:
+            return
+        if suggested is not None:
             self.query_one(f"#rate-{suggested}", Button).focus()
+        elif self.grade_result is not None and self.grade_result.criteria:
+            self.query_one("#criteria", CriteriaList).focus()
+        else:
+            self.query_one("#review-card", VerticalScroll).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if self.self_grade is None or self.grade_result is None or event.option.id is None:
+        event.stop()
+        turn = self.review.turn if self.review else None
+        if turn is None or turn.grade is None or event.option.id is None:
             return
+        assert self.review is not None
         index = int(event.option.id)
-        verdict = self.self_grade.flip(index)
-        criterion = self.grade_result.criteria[index]
-        event.option_list.replace_option_prompt_at_index(
+        verdict = self.review.flip(index)
+        self._redraw_criterion(turn, index, verdict)
+
+    def _redraw_criterion(self, turn: Turn, index: int, verdict: Verdict) -> None:
+        assert turn.grade is not None
+        criterion = turn.grade.criteria[index]
+        self.query_one("#criteria", CriteriaList).replace_option_prompt_at_index(
             index,
             criterion_prompt(
                 criterion.criterion, verdict, criterion.evidence, criterion.contradicted
             ),
         )
-        self.refresh_grade(focus=index)
-        self.preselect_rating()
+        self._draw_grade_status(turn, focus=index)
+        self._preselect_rating(focus=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id is not None:
-            self.refresh_grade(focus=int(event.option.id))
+        event.stop()
+        turn = self.review.turn if self.review else None
+        if turn is not None and turn.grade is not None and event.option.id is not None:
+            self._draw_grade_status(turn, focus=int(event.option.id))
 
     def show_summary(self) -> None:
+        assert self.review is not None
+        review = self.review
         self.add_class("finished")
-        minutes = (time.monotonic() - self.started_at) / 60
-        counts = Counter(self.rated)
+        counts = review.rating_counts()
         lines = Text("Done for now.\n\n", style="bold")
-        if self.rated:
-            lines.append(f"{len(self.rated)} cards in {minutes:.1f} min\n")
+        if review.rated:
+            lines.append(f"{len(review.rated)} cards in {review.minutes:.1f} min\n")
             lines.append(", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r]) + "\n")
-            missed = Counter(c for review in self.missed for c in review)
+            missed = review.most_missed()
             if missed:
                 lines.append("\nRubric criteria missed most:\n", style="bold")
-                for criterion, times in missed.most_common(3):
+                for criterion, times in missed:
                     lines.append(
                         f"  • {inert(criterion)}" + (f" ({times}×)" if times > 1 else "") + "\n"
                     )
         else:
             lines.append("Nothing was due in this selection.\n")
-        lines.append("\nq goes back to the decks.", style="dim")
+        lines.append(
+            "\nesc goes back to the decks" + (" · u undoes the last rating" if review.can_undo else "") + ".",
+            style="dim",
+        )
         self.query_one("#summary", Static).update(lines)
-        progress = self.query_one(ProgressBar)
-        progress.update(total=max(len(self.rated), 1), progress=max(len(self.rated), 1))
 
-    # -- actions -------------------------------------------------------------------------
+    # -- actions ---------------------------------------------------------------------------
 
     def action_submit(self) -> None:
-        self.reveal(grade=True)
-
-    def action_leave_answer(self) -> None:
-        self.set_focus(None)
+        self.reveal(submit=True)
 
     def action_reveal(self) -> None:
-        self.reveal()
+        self.reveal(submit=False)
+
+    def action_hint(self) -> None:
+        if self.review is None or self.review.turn is None:
+            return
+        if self.review.hint() is None:
+            self.notify("No (more) hints for this card.")
+            return
+        self._draw_hints(self.review.turn)
+
+    def action_scroll_card(self, pages: int) -> None:
+        card = self.query_one("#review-card", VerticalScroll)
+        if pages > 0:
+            card.scroll_page_down()
+        else:
+            card.scroll_page_up()
 
     def action_rate(self, rating: int) -> None:
-        if not self.revealed or self.card is None or self.session is None:
+        review = self.review
+        if review is None or review.turn is None or not review.turn.revealed:
             return
-        session, card_id = self.session, self.card.card_id
-        typed = self.query_one("#answer", TextArea).text.strip()
-        grade: dict[str, Any] = {}
-        if self.grade_result is not None and self.self_grade is not None:
-            grade = {
-                "auto_score": self.grade_result.score,
-                "auto_rating": self.grade_result.suggested_rating,
-                "auto_grade": self.grade_result.to_record(),
-                "final_grade": self.self_grade.final_record(rating),
-            }
-        missed = (
-            [
-                criterion
-                for criterion, verdict in zip(
-                    self.self_grade.criteria, self.self_grade.verdicts, strict=True
-                )
-                if verdict is Verdict.MISSED
-            ]
-            if self.self_grade is not None
-            else []
-        )
-        answered_at = utcnow()
-        duration_ms = int((time.monotonic() - self.shown_at) * 1000)
-
-        def save() -> QueuedCard | None:
-            session.answer(
-                card_id,
-                rating,
-                answered_at,
-                duration_ms=duration_ms,
-                typed_answer=typed or None,
-                **grade,
-            )
-            return session.next_card(utcnow())
-
-        def saved(next_card: QueuedCard | None) -> None:
-            self.rated.append(Rating(rating))
-            self.missed.append(missed)
-            self.show_next(next_card)
-
-        self.write(save, saved)
-
-    # -- writes that may meet another process's lock ---------------------------------------
-
-    def write(self, change: Callable[[], Any], then: Callable[[Any], None]) -> None:
-        """Make a change in the database, then ``then(result)``.
-
-        Usually the write is done in a few milliseconds on the spot. When another studytool
-        holds the database's write lock, the write keeps waiting (up to the store's busy
-        timeout) in a worker, so the screen stays live and says what it waits for; if the
-        lock outlasts that, nothing is saved, the card and the typed answer stay, and the
-        learner can try again.
-        """
-        try:
-            with locking.lock_wait(QUICK_LOCK_WAIT_MS):
-                result = change()
-        except DatabaseLocked:
-            self.after_save = then
-            self.add_class("saving")
-            self.query_one("#save-status", Static).update(
-                Text(
-                    "Another studytool is writing to this database: waiting for it "
-                    f"(up to {locking.BUSY_TIMEOUT_MS / 1000:g} s)…",
-                    style="bold",
-                )
-            )
-            self.save_worker = self._write_in_background(change)
-            self.refresh_bindings()
-            return
-        except (StoreError, StudyError) as exc:
-            self.notify(str(exc), severity="error", timeout=10)
-            return
-        then(result)
-
-    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def _write_in_background(self, change: Callable[[], Any]) -> Any:
-        return change()
-
-    def _write_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        then = self.after_save
-        self.save_worker = None
-        self.after_save = None
-        self.remove_class("saving")
-        self.query_one("#save-status", Static).update("")
-        self.refresh_bindings()
-        if state is WorkerState.SUCCESS and then is not None:
-            then(worker.result)
-        elif state is WorkerState.ERROR:
-            error = worker.error
-            message = str(error) if isinstance(error, StoreError | StudyError) else repr(error)
-            # Nothing was saved; the card stays on screen so it can be tried again.
-            self.notify(f"Not saved: {message}", severity="error", timeout=12)
+        self._cancel_grading()
+        self.write(lambda: review.rate(rating), lambda _result: self.show_turn())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("rate-"):
             self.action_rate(int(event.button.id.removeprefix("rate-")))
 
-    def action_hint(self) -> None:
-        if self.card is None:
+    def action_bury(self) -> None:
+        review = self.review
+        if review is None or review.turn is None:
             return
-        if self.hints_shown >= len(self.card.hints):
-            self.notify("No (more) hints for this card.")
+
+        def buried(_result: None) -> None:
+            self.notify("Buried until tomorrow · u undoes.")
+            self.show_turn()
+
+        self._cancel_grading()
+        self.write(review.bury, buried)
+
+    def action_suspend(self) -> None:
+        review = self.review
+        if review is None or review.turn is None:
             return
-        self.hints_shown += 1
-        text = "\n".join(f"Hint: {inert(h)}" for h in self.card.hints[: self.hints_shown])
-        self.query_one("#hint", Static).update(Text(text, style="italic"))
+
+        def suspended(_result: None) -> None:
+            self.notify("Suspended · u undoes.")
+            self.show_turn()
+
+        self._cancel_grading()
+        self.write(review.suspend, suspended)
+
+    def action_undo(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        if not review.can_undo:
+            self.notify("Nothing to undo in this session.")
+            return
+
+        turn = review.turn
+        if turn is not None and turn.flips:
+            # A criterion flip of the card on screen: nothing stored to take back.
+            undone = review.undo()
+            assert undone is not None
+            self.notify(undone.message)
+            self._draw_grade(turn, focus_rating=False)
+            return
+
+        def undone_step(result: Undone | None) -> None:
+            if result is not None:
+                self.notify(result.message)
+            self.show_turn()
+
+        self._cancel_grading()
+        self.write(review.undo, undone_step)
+
+    def on_answer_box_nothing_to_undo(self, event: AnswerBox.NothingToUndo) -> None:
+        event.stop()
+        if not self.writing:
+            self.action_undo()
 
     def action_demo(self) -> None:
         from studytool.tui.screens.demos import open_card_demo
@@ -609,61 +659,32 @@ class ReviewScreen(Screen[None]):
         if self.card is not None:
             open_card_demo(self, self.card.demo)
 
-    def action_undo(self) -> None:
-        session = self.session
-        if session is None:
+    def action_leave(self) -> None:
+        """Back to the decks; asks first when a typed answer would be lost."""
+        turn = self.review.turn if self.review else None
+        typed = self.query_one("#answer", AnswerBox).text if turn and not turn.revealed else ""
+        if turn is None or not (typed.strip() or turn.typed.strip()):
+            self.app.pop_screen()
             return
-        if not session.can_undo:
-            self.notify("Nothing to undo in this session.")
-            return
 
-        # Undo takes back exactly the last change: a rating, or a bury or suspend (which
-        # must not roll back the rating before it).
-        what = session.undo_steps[-1].kind
-        messages = {
-            "answer": "Undone: the rating; the card is back.",
-            "bury": "Undone: the card is no longer buried.",
-            "suspend": "Undone: the card is no longer suspended.",
-        }
+        def chosen(choice: str | None) -> None:
+            if choice == "leave":
+                self.app.pop_screen()
 
-        def undone(card: QueuedCard) -> None:
-            if what == "answer" and self.rated:
-                self.rated.pop()
-                self.missed.pop()
-            self.notify(messages[what])
-            self.show_next(card)
+        self.app.push_screen(
+            ChoiceDialog(
+                "Leave the review? Your typed answer to this card is not saved "
+                "(your ratings are).",
+                [
+                    Choice("stay", "Keep reviewing", "n"),
+                    Choice("leave", "Leave", "y", variant="error"),
+                ],
+            ),
+            chosen,
+        )
 
-        self.write(session.undo, undone)
-
-    def action_bury(self) -> None:
-        if self.card is None or self.session is None:
-            return
-        session, card_id = self.session, self.card.card_id
-
-        def bury() -> QueuedCard | None:
-            session.bury(card_id, utcnow())
-            return session.next_card(utcnow())
-
-        def buried(next_card: QueuedCard | None) -> None:
-            self.notify("Buried until tomorrow.")
-            self.show_next(next_card)
-
-        self.write(bury, buried)
-
-    def action_suspend(self) -> None:
-        if self.card is None or self.session is None:
-            return
-        session, card_id = self.session, self.card.card_id
-
-        def suspend() -> QueuedCard | None:
-            session.set_suspended(card_id)
-            return session.next_card(utcnow())
-
-        def suspended(next_card: QueuedCard | None) -> None:
-            self.notify("Suspended.")
-            self.show_next(next_card)
-
-        self.write(suspend, suspended)
-
-    def action_close(self) -> None:
-        self.app.pop_screen()
+    def show_write_wait(self, message: str | None) -> None:
+        self.set_class(message is not None, "saving")
+        self.query_one("#save-status", Static).update(
+            Text(message, style="bold") if message else ""
+        )
