@@ -25,6 +25,7 @@ from studytool.core.grading import (
     GraderUnavailable,
     format_grade,
 )
+from studytool.core.math_text import replace_math
 from studytool.core.models import utcnow
 from studytool.core.ratings import Rating, state_label
 from studytool.core.review_turn import GradingPlan, Review, Turn
@@ -89,18 +90,18 @@ class PlainReview:
             self.say(
                 f"── {inert(card.deck)} · {state_label(card.state)} · {counts.total} left today ──"
             )
-            self.say(f"Q: {inert(card.front)}")
+            self.say(f"Q: {card_text(card.front)}")
             typed = self._read_answer()
-            self.say(f"A: {inert(card.back)}")
+            self.say(f"A: {card_text(card.back)}")
             if card.context:
-                self.say(f"Context: {inert(card.context)}")
+                self.say(f"Context: {card_text(card.context)}")
             plan = self.review.reveal(typed, submit=bool(typed))
             if plan is GradingPlan.GRADE:
                 self._grade(turn)
             if card.rubric and turn.grade is None:
                 self.say("Rubric:")
                 for criterion in card.rubric:
-                    self.say(f"  - {inert(criterion)}")
+                    self.say(f"  - {card_text(criterion)}")
         previews = self.review.session.preview(card.card_id, self.review.clock())
         choices = "  ".join(f"{int(r)} {r.label} ({format_interval(previews[r])})" for r in Rating)
         self_grade = turn.self_grade
@@ -119,7 +120,7 @@ class PlainReview:
                 index = int(command[1:].strip()) - 1
                 if 0 <= index < len(self_grade.criteria):
                     verdict = self.review.flip(index)
-                    self.say(f"  {VERDICT_MARKS[verdict]:<9} {inert(self_grade.criteria[index])}")
+                    self.say(f"  {VERDICT_MARKS[verdict]:<9} {card_text(self_grade.criteria[index])}")
                 else:
                     self.say(f"There are {len(self_grade.criteria)} criteria.")
                 continue
@@ -149,10 +150,10 @@ class PlainReview:
                     for number, (criterion, verdict) in enumerate(
                         zip(self_grade.criteria, self_grade.verdicts, strict=True), start=1
                     ):
-                        self.say(f"  {number}. {VERDICT_MARKS[verdict]:<9} {inert(criterion)}")
+                        self.say(f"  {number}. {VERDICT_MARKS[verdict]:<9} {card_text(criterion)}")
                     continue
                 if undone.turn is not None and undone.turn.revealed:
-                    self.say(f"Q: {inert(undone.turn.card.front)}")
+                    self.say(f"Q: {card_text(undone.turn.card.front)}")
                     if undone.turn.typed:
                         self.say(f"Your answer: {inert(undone.turn.typed)}")
                 return undone.turn
@@ -194,7 +195,7 @@ class PlainReview:
             line = self.read_line("> ")
             if not lines and line.strip() == "?":
                 hint = self.review.hint()
-                self.say(f"Hint: {inert(hint)}" if hint else "No (more) hints for this card.")
+                self.say(f"Hint: {card_text(hint)}" if hint else "No (more) hints for this card.")
                 continue
             if not line.strip():
                 return "\n".join(lines).strip()
@@ -215,3 +216,8 @@ class PlainReview:
             if next_card is None
             else "Cards are still waiting; run again to continue."
         )
+
+
+def card_text(text: str) -> str:
+    """Card text for the terminal: control characters inert, LaTeX as Unicode."""
+    return replace_math(inert(text))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import Button, OptionList
+from textual.widgets import Button, OptionList, Static
 
 from studytool.core.grading import BackgroundGrader, GraderUnavailable
 from studytool.core.importing import parse_text
@@ -16,6 +16,7 @@ from studytool.core.models import ReviewLog
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
+from .screen_text import shown_text
 from .waiting import wait_for_grade, wait_for_writes
 
 DECK = """+++
@@ -103,7 +104,7 @@ async def test_review_goes_on_when_the_grader_cannot_load(store) -> None:
         await wait_for_grade(pilot, screen)
         assert screen.has_class("grade-failed")
         assert "not installed" in str(screen.query_one("#grade-status").render())
-        assert "says it stores keys and values" in str(screen.query_one("#rubric").render())
+        assert "says it stores keys and values" in shown_text(screen.query_one("#rubric", Static))
         assert any("grade yourself" in str(n.message) for n in app._notifications)
         await pilot.press("3")
         await wait_for_writes(pilot, screen)
@@ -142,7 +143,7 @@ async def test_summary_lists_the_criteria_missed_most(store) -> None:
         await pilot.press("ctrl+r", "4")
         await wait_for_writes(pilot, screen)
         assert screen.card is None
-        summary = str(screen.query_one("#summary").render())
+        summary = shown_text(screen.query_one("#summary", Static))
         assert "Rubric criteria missed most" in summary and missed[0] in summary
 
 

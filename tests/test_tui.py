@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import DataTable, Markdown, TextArea
+from textual.widgets import DataTable, Markdown, Static, TextArea
 
 from studytool.core.importing import parse_file, parse_text
 from studytool.core.importing.sync import sync_deck
@@ -17,6 +17,7 @@ from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
 from .conftest import FIXTURES
+from .screen_text import shown_text
 from .waiting import wait_for_grade
 
 DECK = """+++
@@ -80,7 +81,7 @@ async def test_plain_reveal_hint_and_undo(app: StudyApp, store) -> None:
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         await pilot.press("ctrl+g")
-        assert "Think of what attention reuses." in str(screen.query_one("#hint").render())
+        assert "Think of what attention reuses." in shown_text(screen.query_one("#hint", Static))
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert screen.revealed
@@ -222,7 +223,7 @@ async def test_session_summary_when_nothing_is_left(app: StudyApp) -> None:
             await pilot.press("ctrl+r", "4")
             await until_saved(pilot, screen)
         assert screen.card is None
-        summary = str(screen.query_one("#summary").render())
+        summary = shown_text(screen.query_one("#summary", Static))
         assert "2 cards in" in summary
         # The counts line is current, not the last card's ("0 new · 1 learning").
         assert "0 new · 0 learning · 0 due" in str(screen.query_one("#review-counts").render())

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -44,6 +46,7 @@ from studytool.core.review_turn import GradingPlan, Review, Turn, Undone
 from studytool.core.scheduling import format_interval
 from studytool.core.study import QueuedCard, StudyError, StudySession
 from studytool.core.text_safety import inert
+from studytool.tui.card_text import bulleted, card_line, card_markdown
 from studytool.tui.dialogs import Choice, ChoiceDialog
 from studytool.tui.screens.base import StudyScreen
 
@@ -89,23 +92,23 @@ def answer_with_evidence(
 
 def criterion_prompt(
     criterion: str, verdict: Verdict, evidence: str | None, contradicted: bool = False
-) -> Text:
+) -> Table:
     """One rubric line: its verdict (or "contradicted", until the learner flips it) and the
-    words of the answer the verdict rests on."""
+    words of the answer the verdict rests on, wrapping under the criterion's first word."""
     mark, style = VERDICT_STYLES[verdict]
     contradicted = contradicted and verdict is Verdict.MISSED
-    line = Text()
-    if contradicted:
-        line.append(f"{mark} contradicted ", style=style)
-    else:
-        line.append(f"{mark} {verdict.value:<6} ", style=style)
-    line.append(inert(criterion))
+    label = Text(f"{mark} contradicted " if contradicted else f"{mark} {verdict.value:<7}", style)
+    body = card_line(criterion)
     if evidence and (verdict is not Verdict.MISSED or contradicted):
         shown = " ".join(evidence.split())
         if len(shown) > 60:
             shown = shown[:59] + "…"
-        line.append(f"\n           “{inert(shown)}”", style="dim italic")
-    return line
+        body.append(f"\n“{inert(shown)}”", style="dim italic")
+    row = Table.grid(padding=0)
+    row.add_column(width=label.cell_len, no_wrap=True)
+    row.add_column(ratio=1)
+    row.add_row(label, body)
+    return row
 
 
 class AnswerBox(TextArea):
@@ -256,7 +259,7 @@ class ReviewScreen(StudyScreen[None]):
         self.query_one("#review-meta", Static).update(
             Text(f"{inert(card.deck)} · {state_label(card.state)}", style="dim")
         )
-        self.query_one("#question", Markdown).update(inert(card.front))
+        self.query_one("#question", Markdown).update(card_markdown(card.front))
         self._draw_hints(turn)
         answer = self.query_one("#answer", AnswerBox)
         answer.load_text(turn.typed)
@@ -292,8 +295,10 @@ class ReviewScreen(StudyScreen[None]):
         self.query_one(ProgressBar).update(total=max(done + counts.total, 1), progress=done)
 
     def _draw_hints(self, turn: Turn) -> None:
-        text = "\n".join(f"Hint: {inert(hint)}" for hint in turn.shown_hints)
-        self.query_one("#hint", Static).update(Text(text, style="italic"))
+        hints = Text("\n", style="italic").join(
+            Text("Hint: ").append_text(card_line(hint)) for hint in turn.shown_hints
+        )
+        self.query_one("#hint", Static).update(hints)
 
     def _clear_back(self) -> None:
         self._clear_grade()
@@ -316,7 +321,7 @@ class ReviewScreen(StudyScreen[None]):
         card = turn.card
         # A plain reveal has nothing typed to keep on screen: give the room to the answer.
         self.set_class(not turn.typed.strip(), "nothing-typed")
-        self.query_one("#back", Markdown).update(inert(card.back))
+        self.query_one("#back", Markdown).update(card_markdown(card.back))
         self._draw_rubric(card if with_rubric else None)
         previews = self.review.session.preview(card.card_id, self.review.clock())
         for rating in Rating:
@@ -324,11 +329,12 @@ class ReviewScreen(StudyScreen[None]):
             button.label = f"{int(rating)} {rating.label} · {format_interval(previews[rating])}"
 
     def _draw_rubric(self, card: QueuedCard | None) -> None:
-        rubric = Text()
+        rubric: Group | Text = Text()
         if card is not None and card.rubric:
-            rubric.append("Rubric\n", style="bold")
-            for criterion in card.rubric:
-                rubric.append(f"  • {inert(criterion)}\n")
+            # A hanging indent: a criterion that wraps lines up under its first word.
+            rubric = Group(
+                Text("Rubric", style="bold"), bulleted(card_line(c) for c in card.rubric)
+            )
         self.query_one("#rubric", Static).update(rubric)
 
     def watch_revealed(self, revealed: bool) -> None:
@@ -487,7 +493,7 @@ class ReviewScreen(StudyScreen[None]):
             status.append(" · not sure: compare with the model answer", style="bold yellow")
         for mistake in result.mistakes:
             status.append("\n⚠ Known mistake: ", style="bold red")
-            status.append(inert(mistake.mistake))
+            status.append_text(card_line(mistake.mistake))
         for note in result.notes:
             if note != NOT_SURE_NOTE:
                 status.append(f"\n{inert(note)}", style="italic")
@@ -546,23 +552,30 @@ class ReviewScreen(StudyScreen[None]):
         review = self.review
         self.add_class("finished")
         counts = review.rating_counts()
-        lines = Text("Done for now.\n\n", style="bold")
+        parts: list[RenderableType] = [Text("Done for now.\n", style="bold")]
         if review.rated:
-            lines.append(f"{len(review.rated)} cards in {review.minutes:.1f} min\n")
-            lines.append(", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r]) + "\n")
+            parts.append(Text(f"{len(review.rated)} cards in {review.minutes:.1f} min"))
+            parts.append(Text(", ".join(f"{r.label} {counts[r]}" for r in Rating if counts[r])))
             missed = review.most_missed()
             if missed:
-                lines.append("\nRubric criteria missed most:\n", style="bold")
-                for criterion, times in missed:
-                    lines.append(
-                        f"  • {inert(criterion)}" + (f" ({times}×)" if times > 1 else "") + "\n"
+                parts.append(Text("\nRubric criteria missed most:", style="bold"))
+                parts.append(
+                    bulleted(
+                        card_line(criterion).append(f" ({times}×)" if times > 1 else "")
+                        for criterion, times in missed
                     )
+                )
         else:
-            lines.append("Nothing was due in this selection.\n")
-        lines.append(
-            "\nesc goes back to the decks" + (" · u undoes the last rating" if review.can_undo else "") + ".",
-            style="dim",
+            parts.append(Text("Nothing was due in this selection."))
+        parts.append(
+            Text(
+                "\nesc goes back to the decks"
+                + (" · u undoes the last rating" if review.can_undo else "")
+                + ".",
+                style="dim",
+            )
         )
+        lines = Group(*parts)
         self.query_one("#summary", Static).update(lines)
 
     # -- actions ---------------------------------------------------------------------------

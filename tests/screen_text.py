@@ -1,0 +1,14 @@
+"""What a widget shows, as plain text, whatever it renders (a string, Rich Text, a table)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.widgets import Static
+
+
+def shown_text(widget: Static, width: int = 200) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(widget.content)
+    return console.export_text()
