@@ -9,6 +9,10 @@ from textual.widgets import Static
 
 
 def shown_text(widget: Static, width: int = 200) -> str:
+    return renderable_text(widget.content, width)
+
+
+def renderable_text(renderable: object, width: int = 200) -> str:
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(widget.content)
+    console.print(renderable)
     return console.export_text()

@@ -16,7 +16,7 @@ from studytool.core.models import ReviewLog
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.review import ReviewScreen
 
-from .screen_text import shown_text
+from .screen_text import renderable_text, shown_text
 from .waiting import wait_for_grade, wait_for_writes
 
 DECK = """+++
@@ -202,9 +202,11 @@ async def test_a_contradicting_answer_shows_what_it_contradicts_and_is_not_sugge
         assert result is not None
         assert result.suggested_rating not in (3, 4)
         assert result.contradicted, result
-        criteria = str(screen.query_one("#criteria", OptionList).get_option_at_index(0).prompt)
+        criteria = renderable_text(
+            screen.query_one("#criteria", OptionList).get_option_at_index(0).prompt
+        )
         shown = "\n".join(
-            str(screen.query_one("#criteria", OptionList).get_option_at_index(i).prompt)
+            renderable_text(screen.query_one("#criteria", OptionList).get_option_at_index(i).prompt)
             for i in range(len(result.criteria))
         )
         assert "contradicted" in shown, (criteria, shown)
@@ -239,6 +241,20 @@ async def test_not_sure_preselects_no_rating_and_says_so(store) -> None:
         status = str(screen.query_one("#grade-status").render())
         assert "not sure: compare with the model answer" in status
         assert not any(button.has_class("suggested") for button in screen.query(".rating"))
+        # No rating button has the focus (Enter must not rate a guess): the criteria list
+        # has it, with its first row highlighted, so space flips that row at once.
+        criteria = screen.query_one("#criteria", OptionList)
+        assert criteria.has_focus and criteria.highlighted == 0
+        await pilot.press("space")
+        await pilot.pause()
+        assert screen.self_grade.verdicts[0].value == "missed"
+        assert "missed" in renderable_text(criteria.get_option_at_index(0).prompt)
+        await pilot.press("enter")  # flips again (missed → met): never a rating
+        await pilot.pause()
+        assert screen.rated == [] and screen.self_grade.verdicts[0].value == "met"
+        await pilot.press("u")  # undo the flip, not a rating
+        await pilot.pause()
+        assert screen.self_grade.verdicts[0].value == "missed"
         await pilot.press("2")
         await wait_for_writes(pilot, screen)
     with store.session() as session:
