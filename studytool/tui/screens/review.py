@@ -10,6 +10,7 @@ A grading failure only costs the suggestion; the typed answer is kept and rating
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group, RenderableType
@@ -613,28 +614,24 @@ class ReviewScreen(StudyScreen[None]):
             self.action_rate(int(event.button.id.removeprefix("rate-")))
 
     def action_bury(self) -> None:
-        review = self.review
-        if review is None or review.turn is None:
-            return
-
-        def buried(_result: None) -> None:
-            self.notify("Buried until tomorrow · u undoes.")
-            self.show_turn()
-
-        self._cancel_grading()
-        self.write(review.bury, buried)
+        if self.review is not None:
+            self._set_aside(self.review.bury, "Buried until tomorrow · u undoes.")
 
     def action_suspend(self) -> None:
-        review = self.review
-        if review is None or review.turn is None:
+        if self.review is not None:
+            self._set_aside(self.review.suspend, "Suspended · u undoes.")
+
+    def _set_aside(self, change: Callable[[], None], done: str) -> None:
+        """Bury or suspend the card on screen, then show the next."""
+        if self.review is None or self.review.turn is None:
             return
 
-        def suspended(_result: None) -> None:
-            self.notify("Suspended · u undoes.")
+        def changed(_result: None) -> None:
+            self.notify(done)
             self.show_turn()
 
         self._cancel_grading()
-        self.write(review.suspend, suspended)
+        self.write(change, changed)
 
     def action_undo(self) -> None:
         review = self.review
