@@ -210,3 +210,11 @@ async def test_footer_offers_ctrl_keys_before_and_rating_keys_after(app: StudyAp
         active = {b.action for _, b, enabled, _ in screen.active_bindings.values() if enabled}
         assert {"rate(3)", "bury", "suspend", "undo", "leave"} <= active
         assert not {"submit", "reveal"} & active
+
+
+def test_snapshot_leave_review_dialog(snap_compare, tmp_path) -> None:
+    from .test_tui import snapshot_app
+
+    assert snap_compare(
+        snapshot_app(tmp_path), terminal_size=(80, 24), press=["a", *"half an answer", "escape"]
+    )

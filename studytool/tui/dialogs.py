@@ -36,16 +36,15 @@ class ChoiceDialog(ModalScreen[str]):
         background: $background 60%;
     }
     ChoiceDialog #choice-dialog {
-        width: auto;
-        max-width: 90%;
+        width: 64;
+        max-width: 95%;
         height: auto;
         padding: 1 2;
-        border: thick $primary;
+        border: round $primary;
         background: $surface;
     }
     ChoiceDialog #choice-question {
-        width: auto;
-        max-width: 76;
+        width: 100%;
         margin-bottom: 1;
     }
     ChoiceDialog #choice-buttons {
