@@ -3,17 +3,28 @@ attention, and opening a card's demo from review with its example preloaded."""
 
 from __future__ import annotations
 
+import itertools
+import shlex
+
+import pytest
+from rich.color import Color, ColorSystem
 from textual.widgets import Checkbox, Input
 
+from studytool.core.demos import DEMOS
 from studytool.core.importing import parse_text
 from studytool.core.importing.sync import sync_deck
 from studytool.tui.app import StudyApp
 from studytool.tui.screens.demos import (
+    SAMPLING_PRESETS,
+    TOKEN_COLOURS,
+    TOKEN_TEXT,
     AttentionScreen,
     DemoMenuScreen,
     GenerationScreen,
     TokenizerScreen,
+    demo_screen,
 )
+from studytool.tui.widgets import TICKED
 
 from .waiting import wait_until
 
@@ -39,6 +50,134 @@ async def test_demo_menu_and_tokenizer(store) -> None:
         assert "4 tokens" in str(gpt2.render())
         minilm = screen.query_one("#tokens-minilm")
         await _until(pilot, lambda: "WordPiece" in str(minilm.render()))
+
+
+def _contrast(first: Color, second: Color) -> float:
+    """WCAG contrast ratio of two colours."""
+
+    def luminance(colour: Color) -> float:
+        def channel(value: int) -> float:
+            value_01 = value / 255
+            return value_01 / 12.92 if value_01 <= 0.03928 else ((value_01 + 0.055) / 1.055) ** 2.4
+
+        red, green, blue = colour.get_truecolor()
+        return 0.2126 * channel(red) + 0.7152 * channel(green) + 0.0722 * channel(blue)
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("system", [ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT])
+def test_token_colours_stay_distinct_and_readable(system: ColorSystem) -> None:
+    """Neighbouring tokens must not merge on a 256-colour terminal (#2b4f81 and #2b6b7a both
+    became colour 24), and their text must stay readable on every background."""
+    shown = [Color.parse(colour).downgrade(system) for colour in TOKEN_COLOURS]
+    text = Color.parse(TOKEN_TEXT).downgrade(system)
+    assert len({colour.get_truecolor() for colour in shown}) == len(TOKEN_COLOURS)
+    for colour in shown:
+        assert _contrast(colour, text) >= 4.5, colour
+    # Alike colours (in RGB distance) must not be neighbours, the last one next to the first.
+    for first, second in itertools.pairwise([*shown, shown[0]]):
+        pairs = zip(first.get_truecolor(), second.get_truecolor(), strict=True)
+        assert sum((a - b) ** 2 for a, b in pairs) ** 0.5 > 100, (first, second)
+
+
+def _cli_sampling(command: str, prompt: str) -> tuple[object, bool]:
+    """The SamplingSettings and chat flag that ``studytool generate …`` runs with."""
+    from studytool.cli_demos import generate
+    from studytool.ml.generation import SamplingSettings
+
+    arguments = shlex.split(command)[2:] + [prompt]
+    params = generate.make_context("generate", arguments).params
+    defaults = SamplingSettings()  # what the command passes for an option left out
+    settings = SamplingSettings(
+        greedy=params["greedy"],
+        temperature=params["temperature"] or defaults.temperature,
+        top_k=params["top_k"],
+        top_p=params["top_p"] or defaults.top_p,
+        max_new_tokens=params["max_new_tokens"],
+        seed=params["seed"],
+    )
+    return settings, params["chat"]
+
+
+async def test_each_generation_demo_opens_with_the_options_of_its_command(store) -> None:
+    """The generation demo's defaults are `studytool generate`'s (temperature 1, not 0.8);
+    the sampling, greedy and next-token demos open as their commands run."""
+    app = StudyApp(store, grading=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for name in SAMPLING_PRESETS:
+            screen = demo_screen(name)
+            assert isinstance(screen, GenerationScreen)
+            await app.push_screen(screen)
+            await pilot.pause()
+            expected = _cli_sampling(DEMOS[name].command, DEMOS[name].default_example)
+            assert (screen.settings(), screen.query_one("#chat", Checkbox).value) == expected
+            app.pop_screen()
+            await pilot.pause()
+
+
+async def test_sampling_settings_are_kept_while_the_app_runs(store) -> None:
+    """Set temperature, top-k and greedy in the generation demo, leave, come back: they are
+    as left. Another generation demo keeps its own."""
+    app = StudyApp(store, grading=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        async def open_demo(title: str) -> GenerationScreen:
+            await pilot.press("d")
+            await pilot.pause()
+            assert isinstance(app.screen, DemoMenuScreen)
+            titles = [demo.title for demo in DEMOS.values()]
+            await pilot.press(*["down"] * titles.index(title), "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, GenerationScreen)
+            return app.screen
+
+        async def leave(screen: GenerationScreen) -> None:
+            while app.screen is screen:  # a first escape may stop a generation under way
+                await pilot.press("escape")
+                await pilot.pause(0.1)
+            await pilot.press("escape")  # the menu, back home
+            await pilot.pause()
+
+        screen = await open_demo(DEMOS["generation"].title)
+        assert screen.query_one("#temperature", Input).value == "1"
+        greedy = screen.query_one("#greedy", Checkbox)
+        assert not greedy.value and TICKED not in str(greedy.render())
+        await pilot.press("tab", "space")  # the prompt, then the greedy box
+        assert screen.focused is greedy and greedy.value and TICKED in str(greedy.render())
+        await pilot.press("tab", *"0.7", "tab", *"40")
+        await leave(screen)
+
+        screen = await open_demo(DEMOS["generation"].title)
+        assert screen.query_one("#temperature", Input).value == "0.7"
+        assert screen.query_one("#top-k", Input).value == "40"
+        assert screen.query_one("#greedy", Checkbox).value
+        await leave(screen)
+
+        screen = await open_demo(DEMOS["sampling"].title)
+        assert screen.query_one("#temperature", Input).value == "0.8"
+        assert not screen.query_one("#greedy", Checkbox).value
+        await leave(screen)
+
+    # A new app (a new session) starts from the defaults again.
+    app = StudyApp(store, grading=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = demo_screen("generation")
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert screen.query_one("#temperature", Input).value == "1"
+
+
+async def test_every_sampling_control_is_on_screen_at_80_columns(store) -> None:
+    app = StudyApp(store, grading=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = demo_screen("generation")
+        await app.push_screen(screen)
+        await pilot.pause()
+        for widget in screen.query("#sampling Input, #sampling Checkbox"):
+            region = widget.region
+            assert region.width and region.right <= 80, widget.id
 
 
 async def test_generation_streams_greedily_and_can_be_stopped(store) -> None:
@@ -81,6 +220,13 @@ async def test_bad_sampling_settings_are_refused_with_a_message(store) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "top-p must be above 0 and at most 1" in str(screen.query_one("#demo-status").render())
+        assert not screen.generating
+        # 0 is refused with the reason, not quietly read as "the default".
+        screen.query_one("#top-p", Input).value = ""
+        screen.query_one("#temperature", Input).value = "0"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "temperature must be above 0" in str(screen.query_one("#demo-status").render())
         assert not screen.generating
 
 

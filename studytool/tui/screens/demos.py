@@ -4,28 +4,34 @@ next-token probabilities, the KV cache and attention.
 The screens are thin: the engines live in ``studytool.ml`` (imported inside workers only, so
 opening the app never imports torch). The model loads once per process in a thread worker,
 with its progress on screen; generation runs in a thread worker that checks a cancel event
-between steps, so escape stops it at once and the UI stays responsive throughout.
+between steps, so escape stops it at once and the UI stays responsive throughout. Each
+generation demo opens with the options of the command it stands for, then keeps what the
+learner set in it for as long as the app runs.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from studytool.core.demos import DEMOS
 from studytool.core.text_safety import inert
+from studytool.tui.screens.base import StudyScreen
+from studytool.tui.widgets import TickBox
 
 if TYPE_CHECKING:
     from studytool.ml.generation import AttentionMap, Step
@@ -33,8 +39,11 @@ if TYPE_CHECKING:
     from studytool.ml.tokenizers import Tokenization
 
 CSS = Path(__file__).parent.parent / "css" / "demos.tcss"
-# Backgrounds that alternate between neighbouring tokens, so their boundaries show.
-TOKEN_COLOURS = ("#2b4f81", "#6b3a7a", "#2f6b4f", "#7a5a2b", "#7a2b3a", "#2b6b7a")
+# Backgrounds that alternate between neighbouring tokens, so their boundaries show. Points
+# of the xterm 256-colour cube, so that a 256-colour terminal shows six different colours
+# too (near ones all round to the same entry), each dark enough behind TOKEN_TEXT.
+TOKEN_COLOURS = ("#005f87", "#875f00", "#005f00", "#870000", "#005f5f", "#5f0087")
+TOKEN_TEXT = "#f0f0f0"
 
 
 def demo_screen(name: str, example: str | None = None, model: str | None = None) -> Screen[None]:
@@ -47,7 +56,7 @@ def demo_screen(name: str, example: str | None = None, model: str | None = None)
         return KVCacheScreen(text, model)
     if name == "attention":
         return AttentionScreen(text, model)
-    return GenerationScreen(text, model, greedy=name == "greedy", title=demo.title)
+    return GenerationScreen(text, model, demo=name, title=demo.title)
 
 
 def open_card_demo(screen: Screen[Any], reference: str | None) -> None:
@@ -72,7 +81,7 @@ def _demo_model(screen: Screen[Any]) -> str | None:
     return store.load_settings().demo_model or None
 
 
-class DemoMenuScreen(Screen[None]):
+class DemoMenuScreen(StudyScreen[None]):
     """The list of demos."""
 
     CSS_PATH = CSS
@@ -101,7 +110,7 @@ class DemoMenuScreen(Screen[None]):
 # -- shared: loading the model ----------------------------------------------------------
 
 
-class ModelScreen(Screen[None]):
+class ModelScreen(StudyScreen[None]):
     """A demo screen that needs the language model: loads it in a worker, with progress."""
 
     CSS_PATH = CSS
@@ -165,17 +174,19 @@ def render_tokenization(result: Tokenization) -> Text:
         style="dim",
     )
     for index, token in enumerate(result.tokens):
-        colour = TOKEN_COLOURS[index % len(TOKEN_COLOURS)]
-        text.append(inert(token.piece), style=f"on {colour}" + (" italic" if token.special else ""))
+        style = f"{TOKEN_TEXT} on {TOKEN_COLOURS[index % len(TOKEN_COLOURS)]}"
+        text.append(inert(token.piece), style=style + (" italic" if token.special else ""))
     text.append("\n")
+    # The ids on the same backgrounds as their tokens: as text colours these would be too
+    # dark to read on a dark theme.
     for index, token in enumerate(result.tokens):
-        colour = TOKEN_COLOURS[index % len(TOKEN_COLOURS)]
-        text.append(str(token.id), style=colour)
+        style = f"{TOKEN_TEXT} on {TOKEN_COLOURS[index % len(TOKEN_COLOURS)]}"
+        text.append(str(token.id), style=style)
         text.append(" ")
     return text
 
 
-class TokenizerScreen(Screen[None]):
+class TokenizerScreen(StudyScreen[None]):
     """Type text; see how GPT-2, SmolLM2 and MiniLM cut it into tokens, side by side."""
 
     CSS_PATH = CSS
@@ -256,41 +267,90 @@ def render_candidates(step: Step) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class SamplingForm:
+    """What the generation demo's controls hold, as typed. The defaults are those of
+    ``studytool generate`` without options."""
+
+    greedy: bool = False
+    temperature: str = "1"
+    top_k: str = ""
+    top_p: str = "1"
+    max_new_tokens: str = "20"
+    seed: str = ""
+    chat: bool = False
+
+
+# Each generation demo opens with the options of the command it stands for (Demo.command).
+SAMPLING_PRESETS = {
+    "generation": SamplingForm(),
+    "sampling": SamplingForm(temperature="0.8", top_k="40", top_p="0.9", seed="1"),
+    "greedy": SamplingForm(greedy=True),
+    "next-token": SamplingForm(greedy=True, max_new_tokens="1"),
+}
+# The controls as the learner last left them in each demo, for as long as the app runs.
+_sampling_forms: WeakKeyDictionary[App[Any], dict[str, SamplingForm]] = WeakKeyDictionary()
+
+
+def remembered_sampling(app: App[Any], demo: str) -> SamplingForm:
+    """The sampling controls of ``demo`` as last left in ``app``, else its preset."""
+    preset = SAMPLING_PRESETS.get(demo, SamplingForm())
+    return _sampling_forms.get(app, {}).get(demo, preset)
+
+
 class GenerationScreen(ModelScreen):
-    """Streaming generation with sampling controls and each step's next-token probabilities."""
+    """Streaming generation with sampling controls and each step's next-token probabilities.
+
+    ``demo`` (a key of SAMPLING_PRESETS) picks the controls it opens with: as the learner
+    last left them in that demo, else its preset; ``greedy`` overrides the greedy box."""
 
     BINDINGS = [
         Binding("ctrl+s", "generate", "Generate", priority=True),
         Binding("escape", "stop_or_back", "Stop/Back"),
     ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     def __init__(
-        self, prompt: str, model: str | None, *, greedy: bool = False, title: str = ""
+        self,
+        prompt: str,
+        model: str | None,
+        *,
+        demo: str | None = None,
+        greedy: bool | None = None,
+        title: str = "",
     ) -> None:
         super().__init__(model)
         self.prompt = prompt
+        self.demo = demo or ("greedy" if greedy else "generation")
         self.greedy = greedy
-        self.title_text = title or DEMOS["generation"].title
+        self.title_text = title or DEMOS[self.demo].title
         self.cancel = threading.Event()
         self.steps: list[Step] = []
         self.generating = False
 
     def compose(self) -> ComposeResult:
+        form = remembered_sampling(self.app, self.demo)
+        if self.greedy is not None:
+            form = replace(form, greedy=self.greedy)
         yield Header()
         yield Input(self.prompt, id="prompt", placeholder="A prompt for the model to continue")
-        with Horizontal(id="sampling"):
-            yield Checkbox("greedy", self.greedy, id="greedy", compact=True)
-            yield Label("temperature", classes="control-label")
-            yield Input("0.8", id="temperature", classes="number", compact=True)
-            yield Label("top-k", classes="control-label")
-            yield Input("50", id="top-k", classes="number", compact=True)
-            yield Label("top-p", classes="control-label")
-            yield Input("0.95", id="top-p", classes="number", compact=True)
-            yield Label("tokens", classes="control-label")
-            yield Input("30", id="max-new", classes="number", compact=True)
-            yield Label("seed", classes="control-label")
-            yield Input("", id="seed", classes="number", placeholder="any", compact=True)
-            yield Checkbox("chat", False, id="chat", compact=True)
+        # A label and its box stay together, so that below 110 columns the controls can
+        # wrap onto a second row (Textual has no flex-wrap: the row is a grid).
+        with Container(id="sampling"):
+            yield TickBox("greedy", form.greedy, id="greedy", compact=True)
+            for label, widget_id, value, placeholder in (
+                ("temperature", "temperature", form.temperature, ""),
+                ("top-k", "top-k", form.top_k, "all"),
+                ("top-p", "top-p", form.top_p, ""),
+                ("tokens", "max-new", form.max_new_tokens, ""),
+                ("seed", "seed", form.seed, "any"),
+            ):
+                with Horizontal(classes="control"):
+                    yield Label(label, classes="control-label")
+                    yield Input(
+                        value, id=widget_id, classes="number", placeholder=placeholder, compact=True
+                    )
+            yield TickBox("chat", form.chat, id="chat", compact=True)
         with VerticalScroll(id="generation-body"):
             yield Static("", id="generated")
             yield Static("", id="step-info")
@@ -306,6 +366,27 @@ class GenerationScreen(ModelScreen):
     def model_ready(self) -> None:
         self.action_generate()
 
+    def sampling_form(self) -> SamplingForm:
+        """The controls as they stand."""
+
+        def typed(widget_id: str) -> str:
+            return self.query_one(f"#{widget_id}", Input).value
+
+        return SamplingForm(
+            greedy=self.query_one("#greedy", TickBox).value,
+            temperature=typed("temperature"),
+            top_k=typed("top-k"),
+            top_p=typed("top-p"),
+            max_new_tokens=typed("max-new"),
+            seed=typed("seed"),
+            chat=self.query_one("#chat", TickBox).value,
+        )
+
+    @on(Input.Changed, "#sampling Input")
+    @on(TickBox.Changed, "#sampling TickBox")
+    def _remember_sampling(self) -> None:
+        _sampling_forms.setdefault(self.app, {})[self.demo] = self.sampling_form()
+
     def settings(self) -> Any:
         """The sampling settings from the form (DemoError names the bad field)."""
         from studytool.ml.generation import SamplingSettings
@@ -320,13 +401,19 @@ class GenerationScreen(ModelScreen):
             except ValueError as exc:
                 raise DemoError(f"{label}: {raw!r} is not a number.") from exc
 
-        greedy = self.query_one("#greedy", Checkbox).value
+        def unless_empty(value: Any, default: Any) -> Any:
+            # An empty box means the CLI's default; 0 is passed on, to be refused with a reason.
+            return default if value is None else value
+
+        defaults = SamplingSettings()
         return SamplingSettings(
-            greedy=greedy,
-            temperature=number("temperature", float, "temperature") or 1.0,
+            greedy=self.query_one("#greedy", TickBox).value,
+            temperature=unless_empty(
+                number("temperature", float, "temperature"), defaults.temperature
+            ),
             top_k=number("top-k", int, "top-k"),
-            top_p=number("top-p", float, "top-p") or 1.0,
-            max_new_tokens=number("max-new", int, "tokens") or 30,
+            top_p=unless_empty(number("top-p", float, "top-p"), defaults.top_p),
+            max_new_tokens=unless_empty(number("max-new", int, "tokens"), defaults.max_new_tokens),
             seed=number("seed", int, "seed"),
         )
 
@@ -353,7 +440,7 @@ class GenerationScreen(ModelScreen):
             self.lm,
             self.query_one("#prompt", Input).value,
             settings,
-            self.query_one("#chat", Checkbox).value,
+            self.query_one("#chat", TickBox).value,
             self.cancel,
         )
 
@@ -446,7 +533,8 @@ class KVCacheScreen(ModelScreen):
         yield Input(self.prompt, id="prompt")
         with Horizontal(id="sampling"):
             yield Label("new tokens", classes="control-label")
-            yield Input("64", id="max-new", classes="number", compact=True)
+            # As `studytool kv-cache` without options.
+            yield Input("32", id="max-new", classes="number", compact=True)
         yield Static("", id="kv-result")
         yield Static("", id="demo-status")
         yield Footer()

@@ -1,31 +1,32 @@
 """Settings: a form over ``studytool.config.Settings``, saved in the database.
 
 Each field is checked as it is typed, against the same ``Settings.validate`` the CLI uses,
-and its error is shown under it; ctrl+s saves only when every field is valid. The theme
-applies as soon as it is chosen, and reverts if the changes are discarded. Every other
-front end reads the settings from the store when it starts a review, so a saved change
-applies from the next one on.
+and its error is shown under it, naming the field by its label; ctrl+s saves only when every
+field is valid, in a worker (``StudyScreen.write``), so a locked database never freezes the
+form. The theme applies as soon as it is chosen, and reverts if the changes are discarded.
+Every other front end reads the settings from the store when it starts a review, so a saved
+change applies from the next one on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from studytool.config import SettingError, Settings, parse_setting
-
-if TYPE_CHECKING:
-    from studytool.tui.app import StudyApp
+from studytool.tui.screens.base import StudyScreen
+from studytool.tui.widgets import TickBox
 
 FieldKind = Literal["float", "int", "steps", "bool", "theme"]
 
@@ -137,6 +138,22 @@ def format_value(field: Field, value: Any) -> str:
     return str(value)
 
 
+def readable_error(error: SettingError | str) -> str:
+    """A settings error as the form says it, naming the setting by its label: "Desired
+    retention must be between 0.70 and 0.99", not "desired_retention must be …"."""
+    setting = getattr(error, "setting", None)
+    requirement = getattr(error, "requirement", "")
+    if setting in FIELDS and requirement:
+        return f"{FIELDS[setting].label} {requirement}"
+    # An error that does not say which setting it is about: swap any internal name it
+    # holds for its label, and write ranges ("0..23") as words.
+    message = str(error)
+    for field in FIELDS.values():
+        message = re.sub(rf"\b{field.name}\b", field.label, message)
+    message = re.sub(r"must be (-?[\d.]+)\.\.(-?[\d.]+)", r"must be between \1 and \2", message)
+    return message[:1].upper() + message[1:]
+
+
 def check_field(field: Field, text: str) -> tuple[Any, str | None]:
     """The value typed for ``field`` and the reason it is refused, if it is."""
     try:
@@ -152,7 +169,7 @@ def check_field(field: Field, text: str) -> tuple[Any, str | None]:
         # Against the defaults, which are valid, so that any error is this field's own.
         dataclasses.replace(Settings(), **{field.name: value}).validate()
     except SettingError as exc:
-        return value, str(exc)
+        return value, readable_error(exc)
     return value, None
 
 
@@ -165,7 +182,7 @@ class NumberInput(Input):
         return character is not None and character in self.ALLOWED
 
 
-class SettingsScreen(Screen[None]):
+class SettingsScreen(StudyScreen[None]):
     """Edit the learner's settings; ``ctrl+s`` saves them to the store."""
 
     CSS_PATH = Path(__file__).parent.parent / "css" / "settings.tcss"
@@ -183,10 +200,6 @@ class SettingsScreen(Screen[None]):
         super().__init__()
         self.saved = Settings()
         self.errors: dict[str, str] = {}
-
-    @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -218,7 +231,7 @@ class SettingsScreen(Screen[None]):
     def _control(self, field: Field) -> Widget:
         widget_id = f"setting-{field.name}"
         if field.kind == "bool":
-            return Checkbox("", id=widget_id, compact=True)
+            return TickBox("", id=widget_id, compact=True)
         if field.kind == "theme":
             themes = sorted(self.app.available_themes)
             return Select(
@@ -330,6 +343,8 @@ class SettingsScreen(Screen[None]):
         status = Text()
         if self.study_app.store is None:
             status.append("Still opening your database: saving waits for it.", style="yellow")
+        elif self.writing:
+            status.append("Saving…", style="yellow")
         elif self.errors:
             count = len(self.errors)
             status.append(
@@ -370,6 +385,13 @@ class SettingsScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a save is under way the form is not yet what is saved: leaving now would
+        # ask to discard changes that are being saved, and a second save would race it.
+        if self.writing and action in ("save", "back", "reset_field"):
+            return None
+        return True
+
     def action_save(self) -> None:
         store = self.study_app.store
         if store is None:
@@ -389,13 +411,36 @@ class SettingsScreen(Screen[None]):
             return
         try:
             updated = self.saved.replace(**values)
-            store.save_settings(updated)
         except SettingError as exc:
-            self.notify(f"Nothing saved: {exc}", severity="error")
+            self.notify(f"Nothing saved: {readable_error(exc)}", severity="error")
             return
-        self.saved = updated
+
+        def save() -> Settings:
+            store.save_settings(updated)
+            return updated
+
+        self.write(save, self._saved, failed=self._not_saved)
+        self._update_status()
+
+    def _saved(self, settings: Settings) -> None:
+        self.saved = settings
         self._update_status()
         self.notify("Settings saved.")
+
+    def _not_saved(self, message: str) -> None:
+        self._update_status()
+        self.notify(
+            f"Nothing saved: {message.rstrip('.')}. Your changes are still in the form: "
+            "ctrl+s tries again.",
+            severity="error",
+            timeout=12,
+        )
+
+    def show_write_wait(self, message: str | None) -> None:
+        if message is None:
+            self._update_status()
+        else:
+            self.query_one("#settings-status", Static).update(Text(message, style="yellow"))
 
     def action_reset_field(self) -> None:
         field = self._field_of(self.focused)

@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -21,7 +20,6 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Container, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -37,9 +35,7 @@ from studytool.core.stats_series import (
     load_series,
 )
 from studytool.core.text_safety import inert
-
-if TYPE_CHECKING:
-    from studytool.tui.app import StudyApp
+from studytool.tui.screens.base import StudyScreen
 
 _WEEKDAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
 _LABEL_WIDTH = 4
@@ -130,7 +126,7 @@ class ReviewHeatmap(Widget):
         return [Style(color=color.rich_color) for color in (faint, *steps)]
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(StudyScreen[None]):
     """Statistics over some decks (all when ``deck_names`` is None); ``clock`` gives now."""
 
     CSS_PATH = Path(__file__).parent.parent / "css" / "stats.tcss"
@@ -147,15 +143,12 @@ class StatsScreen(Screen[None]):
     ) -> None:
         # Until the first series arrive the plots stay hidden: each empty render costs as much
         # as a full one, while the screen is being laid out.
-        super().__init__(classes="-loading")
+        super().__init__()
+        self.add_class("-loading")
         self.deck_names = deck_names
         self.clock = clock
         self.decks: list[tuple[int, str]] = []
         self.series: StatsSeries | None = None
-
-    @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
