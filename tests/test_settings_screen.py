@@ -11,9 +11,9 @@ from textual.widgets._select import SelectOverlay
 from studytool.config import Settings
 from studytool.core.store import Store
 from studytool.tui.app import StudyApp
+from studytool.tui.dialogs import ChoiceDialog
 from studytool.tui.screens.settings import (
     FIELDS,
-    DiscardChanges,
     SettingsScreen,
     check_field,
     readable_error,
@@ -119,7 +119,7 @@ async def test_theme_applies_at_once_and_reverts_on_discard(store: Store) -> Non
         assert app.theme == "textual-light"
         await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, DiscardChanges)
+        assert isinstance(app.screen, ChoiceDialog)
         await pilot.press("n")
         await pilot.pause()
         assert app.screen is screen and app.theme == "textual-light"
@@ -139,7 +139,7 @@ async def test_saved_theme_and_a_clean_form_leave_without_asking(store: Store) -
         await wait_for_writes(pilot, screen)
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, SettingsScreen | DiscardChanges)
+        assert not isinstance(app.screen, SettingsScreen | ChoiceDialog)
         assert app.theme == "textual-light"
     assert store.load_settings().theme == "textual-light"
 
@@ -186,7 +186,7 @@ async def test_saving_waits_for_another_instance_then_lands(store: Store) -> Non
         assert "Saved in your database" in str(screen.query_one("#settings-status").render())
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, SettingsScreen | DiscardChanges)
+        assert not isinstance(app.screen, SettingsScreen | ChoiceDialog)
     assert store.load_settings().new_cards_per_day == 35
 
 

@@ -20,11 +20,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
 
 from studytool.config import SettingError, Settings, parse_setting
+from studytool.tui.dialogs import Choice, ChoiceDialog
 from studytool.tui.screens.base import StudyScreen
 from studytool.tui.widgets import TickBox
 
@@ -457,36 +457,18 @@ class SettingsScreen(StudyScreen[None]):
             self.app.pop_screen()
             return
 
-        def leave(discard: bool | None) -> None:
-            if discard:
+        def leave(choice: str | None) -> None:
+            if choice == "discard":
                 if self.saved.theme in self.app.available_themes:
                     self.app.theme = self.saved.theme
                 self.app.pop_screen()
 
-        self.app.push_screen(DiscardChanges(), leave)
+        self.app.push_screen(discard_changes_dialog(), leave)
 
 
-class DiscardChanges(ModalScreen[bool]):
+def discard_changes_dialog() -> ChoiceDialog:
     """Asks whether to leave the settings without saving."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Discard"),
-        Binding("n,escape", "answer(False)", "Keep editing"),
-    ]
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="discard-dialog"):
-            yield Static("Discard your unsaved changes?", id="discard-question")
-            with Horizontal(id="discard-buttons"):
-                yield Button("Discard (y)", id="discard-yes", variant="error", compact=True)
-                yield Button("Keep editing (n)", id="discard-no", compact=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#discard-no").focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "discard-yes")
-
-    def action_answer(self, discard: bool) -> None:
-        self.dismiss(discard)
+    return ChoiceDialog(
+        "Discard your unsaved changes?",
+        [Choice("keep", "Keep editing", "n"), Choice("discard", "Discard", "y", variant="error")],
+    )
