@@ -206,3 +206,85 @@ def test_bury_and_suspend(study) -> None:
     assert study.next_card(NOW).card_id != card.card_id
     study.set_suspended(card.card_id)
     assert study.next_card(NOW + timedelta(days=2)).card_id != card.card_id
+
+
+# -- counts, as Anki shows them -------------------------------------------------------------------
+
+
+def _numbered_deck(name: str, cards: int) -> str:
+    return f'+++\nname = "{name}"\n+++\n' + "".join(
+        f"Q: {name} {number}?\nA: a\n\n" for number in range(cards)
+    )
+
+
+@pytest.fixture
+def two_decks(store, settings):
+    """Alpha: 2 reviews due, 7 cards in learning, 3 new; Beta: 14 new. 20 new cards a day,
+    7 of them introduced today."""
+    sync_deck(store, parse_text(_numbered_deck("Alpha", 12), "alpha.md"), now=NOW - timedelta(11))
+    sync_deck(store, parse_text(_numbered_deck("Beta", 14), "beta.md"), now=NOW - timedelta(11))
+    limits = settings.replace(new_cards_per_day=20, bury_siblings=False)
+    earlier = StudySession(store, settings=limits)
+    for _ in range(2):
+        earlier.answer(
+            earlier.next_card(NOW - timedelta(10)).card_id, Rating.EASY, NOW - timedelta(10)
+        )
+    today = StudySession(store, settings=limits)
+    unseen = [card_id for card_id, state in _alpha_cards(store) if state == 0]
+    for card_id in unseen[:7]:
+        today.answer(card_id, Rating.AGAIN, NOW)
+    return limits
+
+
+def test_counts_keep_learning_out_of_due_and_cap_new(store, two_decks) -> None:
+    """The trial: Learn 7 and Due 7 with no review due; 14 new shown while review offered 4."""
+    counts = StudySession(store, settings=two_decks).counts(NOW + timedelta(minutes=2))
+    assert (counts.new, counts.learning, counts.review) == (13, 7, 2)  # 20 - 7 new left
+    tight = StudySession(store, settings=two_decks.replace(new_cards_per_day=11))
+    assert tight.counts(NOW).new == 4  # 11 - 7, though 17 new cards wait
+
+
+def test_counts_by_deck_agree_with_each_decks_review(store, two_decks) -> None:
+    now = NOW + timedelta(minutes=2)
+    everything = StudySession(store, settings=two_decks)
+    rows = {row.name: row for row in everything.counts_by_deck(now)}
+    assert list(rows) == ["Alpha", "Beta"]
+    alpha, beta = rows["Alpha"], rows["Beta"]
+    assert (alpha.today.new, alpha.today.learning, alpha.today.review, alpha.cards) == (3, 7, 2, 12)
+    # Beta has 14 new cards, but today's limit leaves 13 (shared by every deck, as in Anki).
+    assert (beta.today.new, beta.today.learning, beta.today.review, beta.cards) == (13, 0, 0, 14)
+    for name, row in rows.items():
+        assert StudySession(store, [name], settings=two_decks).counts(now) == row.today
+    one = StudySession(store, ["Beta"], settings=two_decks)
+    assert [row.name for row in one.counts_by_deck(now)] == ["Beta"]
+
+
+def test_counts_leave_out_buried_and_suspended_cards(store, two_decks) -> None:
+    study = StudySession(store, ["Alpha"], settings=two_decks)
+    learning = [card_id for card_id, state in _alpha_cards(store) if state == 1]
+    study.bury(learning[0], NOW)
+    study.set_suspended(learning[1])
+    now = NOW + timedelta(minutes=2)
+    counts = study.counts(now)
+    assert (counts.learning, counts.review) == (5, 2)
+    (alpha,) = study.counts_by_deck(now)
+    assert alpha.today == counts and alpha.cards == 12
+    # The next study day the buried card is back (the suspended one is not).
+    tomorrow = study_day_bounds(NOW, 4)[1] + timedelta(minutes=1)
+    assert study.counts(tomorrow).learning == 6
+
+
+def _alpha_cards(store) -> list[tuple[int, int]]:
+    from studytool.core.models import Deck
+
+    with store.session() as session:
+        return [
+            (row.id, row.state if row.reps else 0)
+            for row in session.execute(
+                select(Card.id, Card.state, Card.reps)
+                .join(Note, Note.id == Card.note_id)
+                .join(Deck, Deck.id == Note.deck_id)
+                .where(Deck.name == "Alpha")
+                .order_by(Card.id)
+            )
+        ]

@@ -370,3 +370,86 @@ async def test_home_opens_other_screens(
         await pilot.press(key)
         await pilot.pause()
         assert isinstance(app.screen, expected)
+
+
+# -- Home's counts, as Anki shows them (trial problem 13) ---------------------------------------
+
+
+def _trial_counts_app(store, *, learning: int = 7) -> StudyApp:
+    """The trial's deck list: cards in learning and no review due; 10 new cards a day, so
+    with 7 introduced today the review offers 3 of the deck's 13 other new cards."""
+    from datetime import UTC, datetime, timedelta
+
+    from studytool.config import Settings
+    from studytool.core.study import StudySession
+
+    deck = '+++\nname = "Trial deck"\n+++\n' + "".join(
+        f"Q: Question {number}?\nA: answer {number}\n\n" for number in range(20)
+    )
+    sync_deck(store, parse_text(deck, "trial.md"))
+    store.save_settings(Settings(new_cards_per_day=10, bury_siblings=False))
+    # Answered half a minute ago (Home reads the real clock): due again in a minute, so
+    # learning, not review, and counted as due today.
+    answered = datetime.now(UTC) - timedelta(seconds=30)
+    session = StudySession(store)
+    for _ in range(learning):
+        card = session.next_card(answered)
+        assert card is not None and card.reps == 0
+        session.answer(card.card_id, 1, answered)
+    return StudyApp(store)
+
+
+async def test_home_counts_learning_apart_and_caps_new(store) -> None:
+    app = _trial_counts_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        # New / Learn / Due / Cards: "Due" is reviews only, "New" what today's limit leaves.
+        assert [str(cell) for cell in table.get_row_at(0)] == ["Trial deck", "3", "7", "0", "20"]
+        summary = shown_text(app.screen.query_one("#home-summary", Static))
+        assert "1 deck · today: 3 new · 7 learning · 0 due" in summary
+        # The review of that deck offers the same numbers.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        counts = shown_text(app.screen.query_one("#review-counts", Static))
+        assert "3 new" in counts and "7 learning" in counts and "0 due" in counts
+        # Back on the deck list (esc, then the review asks nothing: no answer typed).
+        await pilot.press("escape")
+        await pilot.pause()
+        assert [str(cell) for cell in app.screen.query_one(DataTable).get_row_at(0)][1:4] == [
+            "3",
+            "7",
+            "0",
+        ]
+
+
+async def test_home_reads_no_counts_on_resize(store, monkeypatch) -> None:
+    from studytool.core.study import StudySession
+
+    app = _trial_counts_app(store, learning=2)
+    reads: list[int] = []
+    counts_by_deck = StudySession.counts_by_deck
+
+    def counted(self, now):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return counts_by_deck(self, now)
+
+    monkeypatch.setattr(StudySession, "counts_by_deck", counted)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert reads == [1]
+        for size in ((120, 36), (60, 20), (100, 30)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+        assert reads == [1]
+        # The names are still cut to the new width.
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[0]) == "Trial deck"
+
+
+def test_snapshot_home_counts(snap_compare, tmp_path) -> None:
+    from studytool.core.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'counts.db'}")
+    assert snap_compare(_trial_counts_app(store), terminal_size=(80, 24))

@@ -2,20 +2,28 @@
 
 A search reads like Anki's::
 
-    deck:"Async Python" tag:leech is:due due<7d kv cache
+    deck:"Async Python*" tag:leech is:due due<7d kv cach*
 
-``deck:`` and ``tag:`` match whole names, case-insensitively, with ``*`` as a wildcard;
-``is:`` picks a state; ``due<`` and ``due>`` take a date (``2026-04-01``) or a number of days
-from today (``7d``, ``-2d``); every other word (or "quoted phrase") must occur in the
-question, the answer or the tags. Results come a page at a time, so a deck of any size
-costs one count and one page query per search.
+- ``deck:NAME`` matches the deck of that name and its subdecks (``NAME::…``), ignoring case;
+  ``*`` is a wildcard, so ``deck:async*`` matches every deck whose name starts with "async".
+- ``tag:NAME`` matches that tag and its child tags (``NAME::…``), ignoring case; ``*`` as above.
+- ``is:STATE`` picks a state (:data:`SEARCH_STATES`).
+- ``due<`` and ``due>`` take a date (``2026-04-01``) or a number of days from today (``7d``).
+- Every other word (or "quoted phrase") must occur in the question, the answer or the tags,
+  ignoring case; ``*`` in it matches any run of characters (``cach*``, ``att*tion``).
+
+Several filters must all hold. A search that cannot be run (an unknown state, a date that is
+no date, an unclosed quote, a deck that does not exist) raises :class:`QueryError`, whose
+message names the term and what to write instead. Results come a page at a time, so a deck of
+any size costs one count and one page query per search.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from studytool.core.card_faces import NoteFaces, card_faces
 from studytool.core.models import Card, Deck, Note, ReviewLog
-from studytool.core.ratings import CardState, Rating
+from studytool.core.ratings import CardState, rating_label, state_label
 from studytool.core.scheduling import format_interval
 from studytool.core.store import Store
 from studytool.core.study import LEECH_TAG
@@ -37,31 +45,46 @@ NOTE = Note.__table__  # type: ignore[attr-defined]
 DECK = Deck.__table__  # type: ignore[attr-defined]
 LOG = ReviewLog.__table__  # type: ignore[attr-defined]
 
-STATE_LABELS = {0: "new", 1: "learning", 2: "review", 3: "relearning"}
-SEARCH_STATES = ("new", "learning", "review", "relearning", "suspended", "leech", "due")
+SEARCH_STATES = (
+    "new",
+    "learning",
+    "review",
+    "relearning",
+    "due",
+    "suspended",
+    "buried",
+    "leech",
+)
 PAGE_SIZE = 100
 SYNTAX_HELP = (
-    'deck:"Name"  tag:name  is:new|learning|review|relearning|suspended|leech|due  '
-    "due<2026-04-01  due>7d  other words: question, answer, tags  * wildcard"
+    'words, "a phrase", cach* (* matches anything)  deck:"Name" (and its subdecks; deck:a* by start)  '
+    f"tag:name  is:{'|'.join(SEARCH_STATES)}  due<7d  due>2026-04-01"
 )
+SUBDECK_SEPARATOR = "::"  # Anki's: "Parent::Child" (tags use it for child tags too)
 _LIKE_ESCAPE = "/"
-# A keyword with an optionally quoted value, a quoted phrase, or a bare word.
-_TOKEN = re.compile(r'(?:(\w+)(:|<|>))?(?:"([^"]*)"?|(\S+))')
+_WILDCARD = "*"
 _RELATIVE_DAYS = re.compile(r"^([+-]?\d+)d$")
+# A search keyword and its operator at the start of a term: deck: tag: is: due< due>, and
+# the operators a mistyped due filter may use (due: due= due<=), so that it can be explained.
+_KEYWORD = re.compile(r"^(\w+)(<=|>=|:|<|>|=)")
+_FILTERS = ("deck", "tag", "is", "due")
+_EXAMPLES = {"deck": '"Async Python"', "tag": "leech", "is": "due"}
+_DUE_HELP = "write due<7d (due within the next 7 days) or due>2026-04-01 (due after that day)"
 
 
 class QueryError(ValueError):
-    """A search the browser cannot run; the message says how to write it instead."""
+    """A search the browser cannot run; the message says which term and how to write it."""
 
 
 @dataclass(frozen=True)
 class CardQuery:
-    """What to look for; empty fields do not filter."""
+    """What to look for; every given filter must hold, and empty ones do not filter."""
 
-    text: str = ""  # words or "quoted phrases", each in question, answer or tags
-    tag: str | None = None
-    deck: str | None = None
-    state: str | None = None  # one of SEARCH_STATES
+    words: tuple[str, ...] = ()  # lower-cased words or phrases (``*`` a wildcard), each in
+    # the question, the answer or the tags
+    decks: tuple[str, ...] = ()  # deck names (or patterns with ``*``); subdecks match too
+    tags: tuple[str, ...] = ()  # tags (or patterns with ``*``); child tags match too
+    states: tuple[str, ...] = ()  # each one of SEARCH_STATES
     due_before: datetime | None = None  # scheduled cards due before this moment
     due_after: datetime | None = None  # scheduled cards due at or after this moment
 
@@ -72,16 +95,26 @@ class CardRow:
     note_id: int
     deck: str
     front: str
-    state: int  # 0 new, 1 learning, 2 review, 3 relearning
+    state: int  # a CardState: 0 new, 1 learning, 2 review, 3 relearning
     due: datetime
     reps: int
     lapses: int
     suspended: bool
+    buried: bool = False  # buried until the next study day (by hand or as a sibling)
     tags: list[str] = field(default_factory=list)
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS.get(self.state, "?")
+        return state_label(self.state)
+
+    @property
+    def status(self) -> str:
+        """What the card is now, as the table shows it: suspended, buried, or its state."""
+        if self.suspended:
+            return "suspended"
+        if self.buried:
+            return "buried"
+        return state_label(self.state, short=True)
 
 
 @dataclass(frozen=True)
@@ -132,10 +165,15 @@ class CardDetail:
     reps: int
     lapses: int
     suspended: bool
+    buried_until: datetime | None = None
 
     @property
     def state_label(self) -> str:
-        return STATE_LABELS.get(self.state, "?")
+        return state_label(self.state)
+
+    def buried_at(self, now: datetime) -> bool:
+        """Whether the card is buried (hidden from study until the next study day) at ``now``."""
+        return self.buried_until is not None and self.buried_until > now
 
 
 @dataclass(frozen=True)
@@ -153,48 +191,104 @@ class HistoryRow:
 
     @property
     def rating_label(self) -> str:
-        return _rating_label(self.rating)
+        return rating_label(self.rating)
 
 
 # -- the query language ---------------------------------------------------------------------
 
 
 def parse_query(text: str, now: datetime) -> CardQuery:
-    """Read ``deck:… tag:… is:… due<… due>… words`` into a CardQuery (see the module docstring)."""
+    """Read ``deck:… tag:… is:… due<… due>… words`` into a CardQuery (see the module docstring).
+
+    Raises QueryError, naming the term, for a filter that cannot match anything as written.
+    """
     words: list[str] = []
-    fields: dict[str, Any] = {}
-    for match in _TOKEN.finditer(text):
-        keyword, operator, quoted, bare = match.groups()
-        value = quoted if quoted is not None else bare
-        key = (keyword or "").lower()
-        if key in ("deck", "tag", "is") and operator == ":":
-            if not value:
-                raise QueryError(f"{key}: needs a value, as in {key}:{_EXAMPLES[key]}")
-            if key == "is":
-                state = value.lower()
-                if state not in SEARCH_STATES:
-                    raise QueryError(
-                        f"unknown state is:{value}; use one of {', '.join(SEARCH_STATES)}"
-                    )
-                fields["state"] = state
-            else:
-                fields[key] = value
-        elif key == "due" and operator in "<>":
-            moment = _day_start(value, operator, now)
-            if operator == "<":
-                fields["due_before"] = moment
-            else:
-                fields["due_after"] = moment + timedelta(days=1)
-        else:
+    decks: list[str] = []
+    tags: list[str] = []
+    states: list[str] = []
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    for written, term in _terms(text):
+        keyword = _KEYWORD.match(term)
+        key = keyword.group(1).lower() if keyword else ""
+        if keyword is None or key not in _FILTERS:
             # Anything else is text to find, keyword-looking words (urls, "a:b") included.
-            words.append(match.group(0) if quoted is None else f'"{quoted}"')
-    return CardQuery(text=" ".join(words), **fields)
+            words.append(term.lower())
+            continue
+        operator, value = keyword.group(2), term[keyword.end() :]
+        if key == "due":
+            if operator not in "<>":
+                raise QueryError(f"{written}: due takes < or >; {_DUE_HELP}")
+            moment = _day_start(written, value, now)
+            if operator == "<":
+                due_before = moment
+            else:
+                due_after = moment + timedelta(days=1)
+            continue
+        if operator != ":":
+            # deck<x, tag=x: not a filter as written, so most likely plain text ("is=").
+            words.append(term.lower())
+            continue
+        if not value.strip():
+            raise QueryError(f"{written} needs a value, as in {key}:{_EXAMPLES[key]}")
+        if key == "is":
+            state = value.lower()
+            if state not in SEARCH_STATES:
+                choices = ", ".join(f"is:{name}" for name in SEARCH_STATES)
+                raise QueryError(f"{written}: no such card state; use one of {choices}")
+            states.append(state)
+        elif key == "deck":
+            decks.append(value)
+        else:
+            tags.append(value)
+    return CardQuery(
+        words=tuple(words),
+        decks=tuple(decks),
+        tags=tuple(tags),
+        states=tuple(states),
+        due_before=due_before,
+        due_after=due_after,
+    )
 
 
-_EXAMPLES = {"deck": '"Async Python"', "tag": "leech", "is": "due"}
+def _terms(text: str) -> Iterator[tuple[str, str]]:
+    """Each term of a search as written and with its quotes removed, split at spaces outside
+    double quotes.
+
+    Quotes may wrap a whole term (``"deck:Async Python"``) or its value
+    (``deck:"Async Python"``), as in Anki.
+    """
+    term: list[str] = []
+    start: int | None = None  # where the current term began (it can be empty text: deck:"")
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char.isspace():
+            if start is not None:
+                yield text[start:index], "".join(term)
+            term, start = [], None
+            index += 1
+            continue
+        if start is None:
+            start = index
+        if char == '"':
+            end = text.find('"', index + 1)
+            if end == -1:
+                shown = text[start : index + 21]
+                raise QueryError(
+                    f'{shown}: the quote is not closed; add a closing " '
+                    '(as in deck:"Async Python"), or remove the quote'
+                )
+            term.append(text[index + 1 : end])
+            index = end + 1
+        else:
+            term.append(char)
+            index += 1
+    if start is not None:
+        yield text[start:], "".join(term)
 
 
-def _day_start(value: str, operator: str, now: datetime) -> datetime:
+def _day_start(term: str, value: str, now: datetime) -> datetime:
     """Local midnight (as UTC) starting the day ``value`` names: a date or ``Nd`` from today."""
     relative = _RELATIVE_DAYS.match(value)
     if relative:
@@ -203,27 +297,58 @@ def _day_start(value: str, operator: str, now: datetime) -> datetime:
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise QueryError(
-                f"due{operator}{value} is not a date; "
-                f"write due{operator}2026-04-01 or due{operator}7d (days from today)"
-            ) from None
+            raise QueryError(f"{term}: {value or 'nothing'} is not a date; {_DUE_HELP}") from None
     return datetime.combine(day, time()).astimezone().astimezone(UTC)
 
 
-def search_terms(text: str) -> list[str]:
-    """The words and quoted phrases of a free-text search, lower-cased."""
-    terms = []
-    for match in _TOKEN.finditer(text):
-        quoted = match.group(3)
-        term = (match.group(0) if quoted is None else quoted).strip().lower()
-        if term:
-            terms.append(term)
-    return terms
+def _name_pattern(value: str) -> re.Pattern[str]:
+    """Anki's name match: the whole name or a child's (``name::…``), any case, ``*`` a wildcard."""
+    body = ".*".join(re.escape(part) for part in value.split(_WILDCARD))
+    return re.compile(f"(?:{body})(?:{re.escape(SUBDECK_SEPARATOR)}.*)?", re.IGNORECASE | re.DOTALL)
+
+
+def matching_decks(names: Iterable[str], value: str) -> list[str]:
+    """The names among ``names`` that ``deck:value`` matches."""
+    pattern = _name_pattern(value)
+    return [name for name in names if pattern.fullmatch(name)]
+
+
+def _no_such_deck(value: str, names: list[str]) -> QueryError:
+    """What to say about ``deck:value`` naming no deck: the decks it was most likely meant for."""
+    wanted = value.replace(_WILDCARD, "").casefold()
+    close = [name for name in names if wanted and wanted in name.casefold()]
+    close += [
+        name
+        for name in difflib.get_close_matches(value, names, n=3, cutoff=0.5)
+        if name not in close
+    ]
+    shown = _quoted_filter("deck", value)
+    if not close:
+        return QueryError(
+            f"{shown}: no deck has that name (`studytool decks` lists them); "
+            "deck: takes a whole name, or the start of one followed by *"
+        )
+    suggestions = " or ".join(_quoted_filter("deck", name) for name in close[:3])
+    starts = [name for name in close if name.casefold().startswith(wanted)]
+    prefix = (
+        f", or {_quoted_filter('deck', value.rstrip(_WILDCARD) + _WILDCARD)} for every deck "
+        "whose name starts so"
+        if starts and not value.endswith(_WILDCARD)
+        else ""
+    )
+    return QueryError(
+        f"{shown}: no deck has that name (deck: takes a whole name); "
+        f"did you mean {suggestions}{prefix}?"
+    )
+
+
+def _quoted_filter(key: str, value: str) -> str:
+    return f'{key}:"{value}"' if re.search(r"\s", value) else f"{key}:{value}"
 
 
 def _like_pattern(value: str, *, wildcard: bool, json_string: bool = False) -> str:
     """A LIKE pattern for ``value`` (``*`` → ``%`` when ``wildcard``), lower-cased, escaped."""
-    parts = value.lower().split("*") if wildcard else [value.lower()]
+    parts = value.lower().split(_WILDCARD) if wildcard else [value.lower()]
     escaped = []
     for part in parts:
         if json_string:
@@ -233,11 +358,12 @@ def _like_pattern(value: str, *, wildcard: bool, json_string: bool = False) -> s
         for special in (_LIKE_ESCAPE, "%", "_"):
             part = part.replace(special, _LIKE_ESCAPE + special)
         escaped.append(part)
-    pattern = "%".join(escaped)
-    return f'%"{pattern}"%' if json_string else pattern
+    return "%".join(escaped)
 
 
-def _conditions(query: CardQuery, day_end: datetime, *, sqlite: bool) -> list[Any]:
+def _conditions(
+    query: CardQuery, deck_ids: list[int] | None, now: datetime, day_end: datetime, *, sqlite: bool
+) -> list[Any]:
     def lowered(column: ColumnElement[Any]) -> ColumnElement[Any]:
         # SQLite's LIKE already ignores ASCII case (and its lower() knows no other), so
         # lowering the column there would only double the cost of a text search.
@@ -246,9 +372,19 @@ def _conditions(query: CardQuery, day_end: datetime, *, sqlite: bool) -> list[An
     def tags_text() -> ColumnElement[Any]:
         return lowered(cast(NOTE.c.tags, String))
 
+    def has_tag(tag: str, *, wildcard: bool) -> ColumnElement[bool]:
+        pattern = _like_pattern(tag, wildcard=wildcard, json_string=True)
+        child = _like_pattern(SUBDECK_SEPARATOR, wildcard=False, json_string=True)
+        return or_(
+            tags_text().like(f'%"{pattern}"%', escape=_LIKE_ESCAPE),
+            tags_text().like(f'%"{pattern}{child}%', escape=_LIKE_ESCAPE),
+        )
+
     conditions: list[Any] = []
-    for term in search_terms(query.text):
-        pattern = "%" + _like_pattern(term, wildcard=False) + "%"
+    for word in query.words:
+        # Free text matches anywhere in a field, as in Anki: "cach*" and "*cache*" are "cach"
+        # and "cache" with explicit ends, and "att*tion" needs both parts in that order.
+        pattern = f"%{_like_pattern(word, wildcard=True)}%"
         conditions.append(
             or_(
                 *(
@@ -261,36 +397,32 @@ def _conditions(query: CardQuery, day_end: datetime, *, sqlite: bool) -> list[An
                 )
             )
         )
-    if query.deck:
-        conditions.append(
-            lowered(DECK.c.name).like(_like_pattern(query.deck, wildcard=True), escape=_LIKE_ESCAPE)
-        )
-    if query.tag:
-        conditions.append(
-            tags_text().like(
-                _like_pattern(query.tag, wildcard=True, json_string=True), escape=_LIKE_ESCAPE
-            )
-        )
+    if deck_ids is not None:
+        conditions.append(NOTE.c.deck_id.in_(deck_ids))
+    for tag in query.tags:
+        conditions.append(has_tag(tag, wildcard=True))
     scheduled = CARD.c.reps > 0
-    state = query.state
-    if state == "new":
-        conditions.append(CARD.c.reps == 0)
-    elif state in ("learning", "review", "relearning"):
-        number = {"learning": 1, "review": 2, "relearning": 3}[state]
-        conditions += [scheduled, CARD.c.state == number]
-    elif state == "suspended":
-        conditions.append(CARD.c.suspended == true())
-    elif state == "leech":
-        conditions.append(
-            tags_text().like(
-                _like_pattern(LEECH_TAG, wildcard=False, json_string=True), escape=_LIKE_ESCAPE
-            )
-        )
-    elif state == "due":
-        # As the home screen counts "due": scheduled, not suspended, due before the study day ends.
-        conditions += [scheduled, CARD.c.suspended == false(), CARD.c.due < day_end]
-    elif state is not None:
-        raise QueryError(f"unknown state {state!r}; use one of {', '.join(SEARCH_STATES)}")
+    active = CARD.c.suspended == false()
+    buried = CARD.c.buried_until > now
+    not_buried = CARD.c.buried_until.is_(None) | (CARD.c.buried_until <= now)
+    for state in query.states:
+        if state == "new":
+            conditions.append(CARD.c.reps == 0)
+        elif state in ("learning", "review", "relearning"):
+            conditions += [scheduled, CARD.c.state == int(CardState[state.upper()])]
+        elif state == "suspended":
+            conditions.append(CARD.c.suspended == true())
+        elif state == "buried":
+            conditions.append(buried)
+        elif state == "leech":
+            conditions.append(has_tag(LEECH_TAG, wildcard=False))
+        elif state == "due":
+            # What study would show today, learning cards included (Anki's is:due): scheduled,
+            # neither suspended nor buried, due before the study day ends.
+            conditions += [scheduled, active, not_buried, CARD.c.due < day_end]
+        else:
+            choices = ", ".join(f"is:{name}" for name in SEARCH_STATES)
+            raise QueryError(f"is:{state}: no such card state; use one of {choices}")
     # A new card's due time is only when it was imported, so dates filter scheduled cards.
     if query.due_before is not None:
         conditions += [scheduled, CARD.c.due < query.due_before]
@@ -311,26 +443,27 @@ def search_cards(
     """One page of the cards matching ``query``, by deck and then in deck order, and their total.
 
     ``day_starts_at_hour`` (the study day's rollover, for ``is:due``) is read from the
-    learner's settings when not given.
+    learner's settings when not given. Raises QueryError when a ``deck:`` filter names no deck.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
     if day_starts_at_hour is None:
         day_starts_at_hour = store.load_settings().day_starts_at_hour
     _, day_end = study_day_bounds(now, day_starts_at_hour)
-    conditions = _conditions(query, day_end, sqlite=store.is_sqlite)
     joined = CARD.join(NOTE, NOTE.c.id == CARD.c.note_id).join(DECK, DECK.c.id == NOTE.c.deck_id)
-    count = select(func.count()).select_from(joined).where(*conditions)
-    # Sorting only the ids and then loading one page's rows is several times quicker than
-    # sorting whole rows (question and answer text included) of a large deck.
-    page_ids = (
-        select(CARD.c.id)
-        .select_from(joined)
-        .where(*conditions)
-        .order_by(DECK.c.name, CARD.c.note_id, CARD.c.ordinal)
-        .limit(limit)
-    )
     with store.engine.connect() as connection:
+        deck_ids = _deck_ids(connection, query.decks)
+        conditions = _conditions(query, deck_ids, now, day_end, sqlite=store.is_sqlite)
+        count = select(func.count()).select_from(joined).where(*conditions)
+        # Sorting only the ids and then loading one page's rows is several times quicker than
+        # sorting whole rows (question and answer text included) of a large deck.
+        page_ids = (
+            select(CARD.c.id)
+            .select_from(joined)
+            .where(*conditions)
+            .order_by(DECK.c.name, CARD.c.note_id, CARD.c.ordinal)
+            .limit(limit)
+        )
         total = int(connection.execute(count).scalar_one())
         if total == 0:
             offset = 0
@@ -352,6 +485,7 @@ def search_cards(
                 reps=row.reps,
                 lapses=row.lapses,
                 suspended=bool(row.suspended),
+                buried=row.buried_until is not None and row.buried_until > now,
                 tags=list(row.tags),
             )
             for row in (rows[card_id] for card_id in ids)
@@ -360,6 +494,24 @@ def search_cards(
         offset=offset,
         limit=limit,
     )
+
+
+def _deck_ids(connection: Any, decks: tuple[str, ...]) -> list[int] | None:
+    """Ids of the decks that every ``deck:`` filter matches; None when there is no filter.
+
+    Deck names are matched here rather than in SQL: there are few, and Python's case folding
+    knows every alphabet (SQLite's LIKE only ASCII).
+    """
+    if not decks:
+        return None
+    by_name = {row.name: row.id for row in connection.execute(select(DECK.c.id, DECK.c.name))}
+    chosen: set[str] | None = None
+    for value in decks:
+        matched = matching_decks(by_name, value)
+        if not matched:
+            raise _no_such_deck(value, sorted(by_name))
+        chosen = set(matched) if chosen is None else chosen & set(matched)
+    return sorted(by_name[name] for name in chosen or ())
 
 
 def _page_rows(ids: list[int]) -> Any:
@@ -373,6 +525,7 @@ def _page_rows(ids: list[int]) -> Any:
             CARD.c.reps,
             CARD.c.lapses,
             CARD.c.suspended,
+            CARD.c.buried_until,
             NOTE.c.kind,
             NOTE.c.question,
             NOTE.c.answer,
@@ -433,6 +586,7 @@ def card_detail(store: Store, card_id: int) -> CardDetail | None:
         reps=row.reps,
         lapses=row.lapses,
         suspended=bool(row.suspended),
+        buried_until=row.buried_until,
     )
 
 
@@ -474,6 +628,19 @@ def card_history(store: Store, card_id: int) -> list[HistoryRow]:
 
 def set_suspended(store: Store, card_ids: Iterable[int], suspended: bool) -> int:
     """Suspend (or unsuspend) cards in one transaction; returns how many cards exist among them."""
+    return _set_flags(store, card_ids, suspended=suspended)
+
+
+def set_buried(
+    store: Store, card_ids: Iterable[int], buried: bool, now: datetime, day_starts_at_hour: int
+) -> int:
+    """Bury cards until the next study day (as the review's bury does), or unbury them, in one
+    transaction; returns how many cards exist among them."""
+    _, day_end = study_day_bounds(now, day_starts_at_hour)
+    return _set_flags(store, card_ids, buried_until=day_end if buried else None)
+
+
+def _set_flags(store: Store, card_ids: Iterable[int], **values: Any) -> int:
     ids = sorted(set(card_ids))
     if not ids:
         return 0
@@ -482,9 +649,7 @@ def set_suspended(store: Store, card_ids: Iterable[int], suspended: bool) -> int
         # Batches keep under SQLite's limit on bound parameters.
         for start in range(0, len(ids), 500):
             result = connection.execute(
-                update(CARD)
-                .where(CARD.c.id.in_(ids[start : start + 500]))
-                .values(suspended=suspended)
+                update(CARD).where(CARD.c.id.in_(ids[start : start + 500])).values(**values)
             )
             changed += result.rowcount
     return changed
@@ -493,20 +658,13 @@ def set_suspended(store: Store, card_ids: Iterable[int], suspended: bool) -> int
 # -- wording shared by the screens --------------------------------------------------------------
 
 
-def _rating_label(value: Any) -> str:
-    try:
-        return Rating(int(value)).label
-    except (TypeError, ValueError):
-        return str(value)
-
-
 def describe_grade(grade: dict[str, Any] | None) -> str:
     """A grade record (automatic or final) in a few words: its rating, score and who gave it."""
     if not grade:
         return ""
     parts = []
     if "rating" in grade:
-        parts.append(_rating_label(grade["rating"]))
+        parts.append(rating_label(grade["rating"]))
     if isinstance(grade.get("score"), int | float):
         parts.append(f"{grade['score']:.2f}")
     for key in ("source", "by", "grader"):

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import fsrs
 from sqlalchemy import (
+    and_,
     bindparam,
+    case,
     false,
     func,
     insert,
@@ -104,6 +106,10 @@ class QueuedCard:
 
 @dataclass(frozen=True)
 class QueueCounts:
+    """What today's study offers, as Anki counts it: new cards within the daily new-card limit,
+    cards in (re)learning due today, and reviews due today within the daily review limit.
+    Suspended and buried cards are in none of them."""
+
     new: int
     learning: int
     review: int
@@ -111,6 +117,15 @@ class QueueCounts:
     @property
     def total(self) -> int:
         return self.new + self.learning + self.review
+
+
+@dataclass(frozen=True)
+class DeckQueueCounts:
+    """One deck's line on the deck list: what studying that deck today offers, and its size."""
+
+    name: str
+    today: QueueCounts
+    cards: int  # every card of the deck, suspended and buried ones included
 
 
 @dataclass(frozen=True)
@@ -177,8 +192,8 @@ def _state_before(row: dict[str, Any]) -> int:
     return int(CardState.NEW) if row["reps"] == 0 else int(row["state"])
 
 
-def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
-    """The queue's statements; those of a deck selection name its decks' ids in the SQL."""
+def _queues(now: Any) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], Any]:
+    """The conditions of the learning, review and new queues, and "not buried at ``now``"."""
     # The conditions repeat the partial indexes' WHERE clauses word for word (literals, not
     # bound parameters), which is what lets the database choose those indexes.
     active = CARD.c.suspended == false()
@@ -187,7 +202,15 @@ def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
     learning = (active, CARD.c.reps > zero, CARD.c.state != review_state)
     review = (active, CARD.c.reps > zero, CARD.c.state == review_state)
     unseen = (active, CARD.c.reps == zero)
-    not_buried = (CARD.c.buried_until.is_(None)) | (CARD.c.buried_until <= bindparam("now"))
+    not_buried = (CARD.c.buried_until.is_(None)) | (CARD.c.buried_until <= now)
+    return learning, review, unseen, not_buried
+
+
+def _statements(deck_ids: list[int] | None) -> dict[str, Any]:
+    """The queue's statements; those of a deck selection name its decks' ids in the SQL."""
+    zero: ColumnClause[int] = literal_column("0")
+    review_state: ColumnClause[int] = literal_column(str(int(CardState.REVIEW)))
+    learning, review, unseen, not_buried = _queues(bindparam("now"))
 
     def in_decks(query: Any) -> Any:
         if deck_ids is None:
@@ -382,6 +405,49 @@ class StudySession:
         return QueueCounts(
             new=min(new, new_left), learning=learning, review=min(review, reviews_left)
         )
+
+    def counts_by_deck(self, now: datetime) -> list[DeckQueueCounts]:
+        """Each of the session's decks (every deck, by name, empty ones too) with what a review
+        of that deck alone would offer today: the same counts as :meth:`counts`, each capped by
+        the daily limits that are left (shared by all decks, as in Anki)."""
+        new_left, reviews_left, day_end = self._limits_left(now)
+        learning, review, unseen, not_buried = _queues(now)
+
+        def number(*conditions: Any) -> Any:
+            return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
+
+        query = (
+            select(
+                DECK.c.name,
+                func.count(CARD.c.id).label("cards"),
+                number(*learning, not_buried, CARD.c.due < day_end).label("learning"),
+                number(*review, not_buried, CARD.c.due < day_end).label("review"),
+                number(*unseen, not_buried).label("new"),
+            )
+            .select_from(
+                DECK.outerjoin(NOTE, NOTE.c.deck_id == DECK.c.id).outerjoin(
+                    CARD, CARD.c.note_id == NOTE.c.id
+                )
+            )
+            .group_by(DECK.c.id, DECK.c.name)
+            .order_by(DECK.c.name)
+        )
+        if self.deck_ids is not None:
+            query = query.where(DECK.c.id.in_(self.deck_ids))
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            DeckQueueCounts(
+                name=row.name,
+                today=QueueCounts(
+                    new=min(int(row.new), new_left),
+                    learning=int(row.learning),
+                    review=min(int(row.review), reviews_left),
+                ),
+                cards=int(row.cards),
+            )
+            for row in rows
+        ]
 
     def next_card(self, now: datetime) -> QueuedCard | None:
         """The card to show now, or None when the day's work is done.

@@ -1,7 +1,10 @@
-"""Browse: search every card, see one card's details and review history, suspend, open its demo.
+"""Browse: search every card, see one card's details and review history, suspend or bury it,
+open its demo.
 
 The table holds one page of results (``page_size`` rows) whatever the size of the collection;
-searches run in a worker thread, so typing stays smooth on a deck of 10,000 cards.
+searches run in a worker thread, so typing stays smooth on a deck of 10,000 cards. Suspend and
+bury are chords or symbols (ctrl+j / @, -), never a letter, so that a key meant for another
+screen cannot change a card; q leaves from the list and from the detail pane alike.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Markdown, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -40,39 +42,55 @@ from studytool.core.browse import (
     format_duration,
     parse_query,
     search_cards,
+    set_buried,
     set_suspended,
 )
 from studytool.core.models import utcnow
-from studytool.core.ratings import Rating
+from studytool.core.ratings import rating_label
 from studytool.core.store import StoreError
 from studytool.core.study import LEECH_TAG
 from studytool.core.text_safety import inert
+from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
-    from studytool.tui.app import StudyApp
+    from studytool.core.store import Store
 
-# Short state names for the table; the detail pane spells them out.
-_TABLE_STATES = {0: "new", 1: "learning", 2: "review", 3: "relearn"}
 _STATE_STYLES = {0: "blue", 1: "red", 2: "green", 3: "red"}
 _RATING_STYLES = {1: "red", 2: "orange3", 3: "green", 4: "blue"}
-_SUSPENDED_STYLE = "orange3"  # readable on dark and light themes alike
+# Readable on dark and light themes alike.
+_SUSPENDED_STYLE = "orange3"
+_BURIED_STYLE = "dark_cyan"
 # (key, label, width) of the fixed columns; the card's front takes the rest.
 _COLUMNS = (("state", "State", 9), ("due", "Due", 9), ("reps", "Reps", 4), ("lapses", "Laps", 4))
+_STATE_COLUMN = 2
 _SEARCH_DELAY = 0.25  # seconds of quiet typing before a search runs
 _WHITESPACE = re.compile(r"\s+")
+# Side by side only where the list still gets more room than the stacked layout gives at 80
+# columns; below that the details go under the list and the table takes the full width.
+WIDE_LAYOUT_COLUMNS = 140
 
 
-class BrowseScreen(Screen[None]):
+class CardDetailPane(VerticalScroll):
+    """The highlighted card's details; the arrow keys scroll them, enter goes back to the list."""
+
+    BINDINGS = [Binding("enter", "screen.focus_list", "Back to list")]
+
+
+class BrowseScreen(StudyScreen[None]):
     """Every card, searchable, a page at a time, with the highlighted card's history."""
 
     CSS_PATH = Path(__file__).parent.parent / "css" / "browse.tcss"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_LAYOUT_COLUMNS, "-wide")]
     BINDINGS = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("s", "toggle_suspend", "Suspend"),
+        # Priority, so that the / which moves into the search box is never typed into it.
+        Binding("slash", "focus_search", "Search", priority=True),
+        # Anki's Browse suspends with ctrl+j; @ and - are the Review screen's keys. Anki's
+        # ctrl+shift+j (bury) is the same keystroke as ctrl+j in most terminals.
+        Binding("ctrl+j,at", "toggle_suspend", "Suspend"),
+        Binding("minus", "toggle_bury", "Bury"),
         Binding("d", "demo", "Demo"),
-        Binding("n", "page(1)", "Next page"),
-        Binding("p", "page(-1)", "Prev page"),
+        Binding("n", "page(1)", "Next"),
+        Binding("p", "page(-1)", "Prev"),
         Binding("q", "back", "Back"),
         Binding("escape", "back", "Back", show=False),
     ]
@@ -110,10 +128,6 @@ class BrowseScreen(Screen[None]):
         self._search_timer: Timer | None = None
         self._requested = query  # the text of the latest search started
 
-    @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
@@ -126,7 +140,7 @@ class BrowseScreen(Screen[None]):
             with Vertical(id="browse-list"):
                 yield DataTable(id="browse-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="browse-status")
-            with VerticalScroll(id="browse-detail"):
+            with CardDetailPane(id="browse-detail"):
                 yield Static("", id="browse-meta")
                 yield Static(Text("Question", style="bold"), classes="browse-label")
                 yield Markdown("", id="browse-question")
@@ -134,7 +148,8 @@ class BrowseScreen(Screen[None]):
                 yield Markdown("", id="browse-answer")
                 yield Static("", id="browse-extra")
                 yield Static("", id="browse-history")
-        yield Footer()
+        # Compact, so that every key (Back last) fits in 80 columns.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Browse"
@@ -149,7 +164,7 @@ class BrowseScreen(Screen[None]):
     def on_resize(self) -> None:
         # After the next layout: the table's new width (and the wide/narrow arrangement)
         # is only known then.
-        self.call_after_refresh(self._fill_table)
+        self.call_after_refresh(self._fill_table, True, False)
 
     # -- searching ------------------------------------------------------------------------
 
@@ -185,7 +200,7 @@ class BrowseScreen(Screen[None]):
         previous = self.page
         self.page = message.page
         keep_cursor = previous is not None and previous.offset == message.page.offset
-        self._fill_table(keep_cursor=keep_cursor)
+        self._fill_table(keep_cursor=keep_cursor, reload_detail=True)
 
     def on_browse_screen_search_failed(self, message: SearchFailed) -> None:
         if message.search != self._searches:
@@ -213,15 +228,20 @@ class BrowseScreen(Screen[None]):
 
     # -- showing a page -------------------------------------------------------------------
 
-    def _fill_table(self, keep_cursor: bool = True) -> None:
-        """(Re)build the table for the current page at the current width."""
+    def _fill_table(self, keep_cursor: bool = True, reload_detail: bool = True) -> None:
+        """(Re)build the table for the current page at the current width.
+
+        ``reload_detail`` reads the highlighted card again; a resize only redraws."""
         table = self.query_one(DataTable)
         if not table.is_mounted:
             return
         cursor = table.cursor_row if keep_cursor else 0
         table.clear(columns=True)
         page = self.page
-        front_width, deck_width = self._text_widths(table.size.width)
+        rows = 0 if page is None else len(page.rows)
+        # The scroll bar takes its room only when the page is taller than the table (+1: header).
+        scroll_bar = table.styles.scrollbar_size_vertical if rows + 1 > table.size.height else 0
+        front_width, deck_width = self._text_widths(table.size.width - scroll_bar)
         table.add_column("Deck", key="deck", width=deck_width)
         table.add_column("Card", key="front", width=front_width)
         for key, label, width in _COLUMNS:
@@ -248,17 +268,19 @@ class BrowseScreen(Screen[None]):
         # add_rows keys rows by position here, so cards are found through self.page.rows.
         if page.rows:
             table.move_cursor(row=min(cursor, len(page.rows) - 1), animate=False)
-            self._show_card(page.rows[table.cursor_row].card_id)
+            card_id = page.rows[table.cursor_row].card_id
+            if reload_detail or self.detail is None or self.detail.card_id != card_id:
+                self._show_card(card_id)
         else:
             self._clear_detail(self._empty_message())
         self._set_status(self._status_line(page))
 
     def _text_widths(self, table_width: int) -> tuple[int, int]:
         """Widths of the front and deck columns in what the fixed columns leave."""
-        # Each column has one cell of padding either side; two more for the scroll bar.
-        fixed = sum(width for _, _, width in _COLUMNS) + 2 * (len(_COLUMNS) + 2) + 2
+        # Each column has one cell of padding either side.
+        fixed = sum(width for _, _, width in _COLUMNS) + 2 * (len(_COLUMNS) + 2)
         room = max(24, table_width - fixed)
-        deck = max(8, min(20, room // 4))
+        deck = max(8, min(24, room // 4))
         return room - deck, deck
 
     def _status_line(self, page: CardPage) -> Text:
@@ -288,6 +310,8 @@ class BrowseScreen(Screen[None]):
         return self.page.rows[min(table.cursor_row, len(self.page.rows) - 1)]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != event.data_table.cursor_row:
+            return  # an earlier move (the table was rebuilt since): the card shown is newer
         if self.page is not None and 0 <= event.cursor_row < len(self.page.rows):
             card_id = self.page.rows[event.cursor_row].card_id
             if self.detail is None or self.detail.card_id != card_id:
@@ -295,7 +319,7 @@ class BrowseScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # Enter moves into the details, where the arrow keys scroll a long history.
-        self.query_one("#browse-detail", VerticalScroll).focus()
+        self.query_one(CardDetailPane).focus()
 
     # -- the detail pane ------------------------------------------------------------------
 
@@ -322,7 +346,7 @@ class BrowseScreen(Screen[None]):
         self._render_meta()
         self._render_extra()
         self._render_history()
-        self.query_one("#browse-detail", VerticalScroll).scroll_home(animate=False)
+        self.query_one(CardDetailPane).scroll_home(animate=False)
 
     def _clear_detail(self, message: str) -> None:
         self.detail = None
@@ -348,6 +372,10 @@ class BrowseScreen(Screen[None]):
         line.append(f" · {detail.lapses} lapse{'' if detail.lapses == 1 else 's'}")
         if detail.suspended:
             line.append(" · suspended", style=f"bold {_SUSPENDED_STYLE}")
+        if detail.buried_until is not None and detail.buried_at(now):
+            line.append(
+                f" · buried until {_local(detail.buried_until)}", style=f"bold {_BURIED_STYLE}"
+            )
         if LEECH_TAG in detail.tags:
             line.append(" · leech", style="bold red")
         self.query_one("#browse-meta", Static).update(line)
@@ -401,7 +429,7 @@ class BrowseScreen(Screen[None]):
                 if row.auto_score is not None:
                     text.append(f" {row.auto_score:.2f}")
                 if row.auto_rating is not None:
-                    text.append(f" {_rating_label(row.auto_rating)}")
+                    text.append(f" {rating_label(row.auto_rating)}")
             final = describe_grade(row.final_grade)
             if final:
                 text.append(f"  final {inert(final)}")
@@ -415,8 +443,28 @@ class BrowseScreen(Screen[None]):
 
     # -- actions --------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_suspend", "toggle_bury") and self.writing:
+            return None  # shown, but held back until the last change is saved
+        if action == "focus_list":
+            return self.query_one(CardDetailPane).has_focus
+        return True
+
     def action_focus_search(self) -> None:
-        self.query_one("#browse-search", Input).focus()
+        search = self.query_one("#browse-search", Input)
+        if search.has_focus:
+            # In the box a / is text, like any other character ("async/await").
+            if search.selection.is_empty:
+                search.insert_text_at_cursor("/")
+            else:
+                search.replace("/", *search.selection)
+            return
+        search.focus()
+        # Typing then replaces the last search, as the placeholder promises.
+        search.select_all()
+
+    def action_focus_list(self) -> None:
+        self.query_one(DataTable).focus()
 
     def action_page(self, step: int) -> None:
         page = self.page
@@ -429,25 +477,60 @@ class BrowseScreen(Screen[None]):
 
     def action_toggle_suspend(self) -> None:
         row = self._highlighted()
-        store = self.study_app.store
-        if row is None or store is None or self.page is None:
+        if row is None or self.study_app.store is None:
             return
-        suspended = not row.suspended
-        try:
-            set_suspended(store, [row.card_id], suspended)
-        except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+        store, suspended = self.store, not row.suspended
+        self.write(
+            lambda: set_suspended(store, [row.card_id], suspended),
+            lambda changed: self._card_changed(
+                changed,
+                row.card_id,
+                lambda shown: replace(shown, suspended=suspended),
+                "Suspended." if suspended else "Unsuspended.",
+            ),
+        )
+
+    def action_toggle_bury(self) -> None:
+        row = self._highlighted()
+        if row is None or self.study_app.store is None:
             return
-        # Changed in place, not searched again, so the card keeps its place under the cursor
-        # even when it no longer matches (is:suspended, is:due).
-        index = self.page.rows.index(row)
-        rows = list(self.page.rows)
-        rows[index] = replace(row, suspended=suspended)
-        self.page = replace(self.page, rows=rows)
+        store, buried, now = self.store, not row.buried, self.clock()
+        self.write(
+            lambda: _bury(store, row.card_id, buried, now),
+            lambda changed: self._card_changed(
+                changed,
+                row.card_id,
+                lambda shown: replace(shown, buried=buried),
+                "Buried until the next study day." if buried else "Unburied.",
+            ),
+        )
+
+    def _card_changed(
+        self, changed: int, card_id: int, update: Callable[[CardRow], CardRow], message: str
+    ) -> None:
+        """Show a suspend or bury that was saved: in place, not searched again, so that the
+        card keeps its place under the cursor even when it no longer matches (is:suspended)."""
+        if not changed:
+            self.notify(
+                "That card no longer exists (its deck was re-imported with --prune?).",
+                severity="warning",
+            )
+            self.search(self.query_text, self.page.offset if self.page else 0)
+            return
+        self.notify(message, timeout=2)
+        page = self.page
+        shown = [row.card_id for row in page.rows] if page is not None else []
+        if page is None or card_id not in shown:
+            return  # another page is shown by now
+        index = shown.index(card_id)
+        rows = list(page.rows)
+        rows[index] = update(rows[index])
+        self.page = replace(page, rows=rows)
         table = self.query_one(DataTable)
-        table.update_cell_at(Coordinate(index, 2), _state_cell(rows[index]))
-        self._show_card(row.card_id)
-        self.notify("Suspended." if suspended else "Unsuspended.", timeout=2)
+        if index < table.row_count:
+            table.update_cell_at(Coordinate(index, _STATE_COLUMN), _state_cell(rows[index]))
+        if self.detail is not None and self.detail.card_id == card_id:
+            self._show_card(card_id)
 
     def action_demo(self) -> None:
         from studytool.tui.screens.demos import open_card_demo
@@ -457,12 +540,17 @@ class BrowseScreen(Screen[None]):
             open_card_demo(self, detail.demo)
 
     def action_back(self) -> None:
-        table = self.query_one(DataTable)
-        if not table.has_focus:
-            # Out of the search box or the detail pane first, then off the screen.
-            table.focus()
+        if self.query_one("#browse-search", Input).has_focus:
+            # Out of the search box first (q is text there), then off the screen.
+            self.query_one(DataTable).focus()
             return
         self.app.pop_screen()
+
+
+def _bury(store: Store, card_id: int, buried: bool, now: datetime) -> int:
+    """Bury (until the study day ends) or unbury one card; runs in the write worker."""
+    day_starts_at_hour = store.load_settings().day_starts_at_hour
+    return set_buried(store, [card_id], buried, now, day_starts_at_hour)
 
 
 def _one_line(text: str, width: int) -> str:
@@ -472,16 +560,11 @@ def _one_line(text: str, width: int) -> str:
 
 def _state_cell(row: CardRow) -> Text:
     if row.suspended:
-        return Text("suspended", style=_SUSPENDED_STYLE)
-    return Text(_TABLE_STATES.get(row.state, "?"), style=_STATE_STYLES.get(row.state, ""))
+        return Text(row.status, style=_SUSPENDED_STYLE)
+    if row.buried:
+        return Text(row.status, style=_BURIED_STYLE)
+    return Text(row.status, style=_STATE_STYLES.get(row.state, ""))
 
 
 def _local(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _rating_label(value: int) -> str:
-    try:
-        return Rating(value).label
-    except ValueError:
-        return str(value)

@@ -1,4 +1,5 @@
-"""Home: the decks with their new / learning / due counts, and the way into each mode."""
+"""Home: the decks with what today's study offers in each (new / learning / due, as Anki
+counts them), and the way into each mode."""
 
 from __future__ import annotations
 
@@ -8,19 +9,18 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from studytool.core.text_safety import inert
+from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
-    from studytool.core.stats import DeckCounts
-    from studytool.tui.app import StudyApp
+    from studytool.core.study import DeckQueueCounts, QueueCounts
 
 _NUMBER_WIDTH = 5
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(StudyScreen[None]):
     BINDINGS = [
         Binding("r", "review_selected", "Review"),
         Binding("a", "review_all", "All"),
@@ -34,6 +34,12 @@ class HomeScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The last counts read, so that a resize only redraws them (names are cut to the width).
+        self.decks: list[DeckQueueCounts] | None = None
+        self.today: QueueCounts | None = None
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="home-summary")
@@ -45,52 +51,51 @@ class HomeScreen(Screen[None]):
         # Compact and without the palette hint, so that every key fits in 80 columns.
         yield Footer(compact=True, show_command_palette=False)
 
-    @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
-
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Deck", key="deck")
         for label in ("New", "Learn", "Due", "Cards"):
             table.add_column(label, key=label.lower(), width=_NUMBER_WIDTH)
-        self.refresh_decks()
+        # The counts are read when the screen is shown (on_screen_resume), first time included.
 
     def on_resize(self) -> None:
-        self.refresh_decks()
+        if self.decks is not None:
+            self._show_decks()
 
     def on_screen_resume(self) -> None:
         self.refresh_decks()
 
     def refresh_decks(self) -> None:
+        """Read the decks' counts again (after a review, an import, a change of settings)."""
         store = self.study_app.store
         if store is None:
             self.query_one("#home-summary", Static).update("Opening your decks…")
             return
-        from studytool.core.stats import deck_counts
+        from studytool.core.study import StudySession
 
-        settings = store.load_settings()
-        rows = deck_counts(store, datetime.now(UTC), settings.day_starts_at_hour)
+        # The same session a review of all decks starts, so Home and Review agree.
+        session = StudySession(store)
+        now = datetime.now(UTC)
+        self.decks = session.counts_by_deck(now)
+        self.today = session.counts(now)
+        self._show_decks()
+
+    def _show_decks(self) -> None:
+        rows, today = self.decks or [], self.today
         table = self.query_one(DataTable)
         selected = table.cursor_row
         table.clear()
+        name_width = self._name_width()
         for row in rows:
             table.add_row(
                 # Text, not a markup string: deck names are shown as written, and inert.
-                Text(_shorten(inert(row.name), self._name_width()), no_wrap=True),
+                Text(_shorten(inert(row.name), name_width), no_wrap=True),
                 *(_count_cell(value, style) for value, style in _cells(row)),
                 key=row.name,
             )
         if rows:
             table.move_cursor(row=min(selected, len(rows) - 1))
-        new = sum(row.new for row in rows)
-        due = sum(row.due for row in rows)
-        summary = (
-            f"{len(rows)} deck{'' if len(rows) == 1 else 's'} · {due} due today · {new} new"
-            if rows
-            else "No decks yet: press i to import some."
-        )
-        self.query_one("#home-summary", Static).update(Text(summary))
+        self.query_one("#home-summary", Static).update(Text(_summary(len(rows), today)))
 
     def _name_width(self) -> int:
         # Room left for names once the four count columns (and cell padding) are placed,
@@ -181,8 +186,20 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _cells(row: DeckCounts) -> list[tuple[int, str]]:
-    return [(row.new, "blue"), (row.learning, "red"), (row.due, "green"), (row.cards, "")]
+def _summary(decks: int, today: QueueCounts | None) -> str:
+    if not decks or today is None:
+        return "No decks yet: press i to import some."
+    if today.total == 0:
+        work = "nothing left to study today"
+    else:
+        # The Review screen's words, in its order: what a review of every deck offers now.
+        work = f"today: {today.new} new · {today.learning} learning · {today.review} due"
+    return f"{decks} deck{'' if decks == 1 else 's'} · {work}"
+
+
+def _cells(row: DeckQueueCounts) -> list[tuple[int, str]]:
+    today = row.today
+    return [(today.new, "blue"), (today.learning, "red"), (today.review, "green"), (row.cards, "")]
 
 
 def _count_cell(value: int, style: str) -> Text:
