@@ -293,7 +293,6 @@ def core_queries(db: Path, repeats: int) -> dict[str, list[float]]:
     """Seconds per query, ``repeats`` samples each, on ``db``."""
     from studytool.core.browse import CardQuery, parse_query, search_cards
     from studytool.core.interview import pick_questions
-    from studytool.core.stats import deck_counts
     from studytool.core.stats_series import load_series
     from studytool.core.store import open_store
     from studytool.core.study import StudySession
@@ -304,7 +303,7 @@ def core_queries(db: Path, repeats: int) -> dict[str, list[float]]:
         hour = settings.day_starts_at_hour
         session = StudySession(store, None)
         queries: dict[str, Callable[[datetime], object]] = {
-            "home: deck_counts": lambda now: deck_counts(store, now, hour),
+            "home: counts_by_deck": session.counts_by_deck,
             "review: StudySession()": lambda now: StudySession(store, None),
             "review: counts": session.counts,
             "review: next_card": session.next_card,

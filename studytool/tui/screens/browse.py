@@ -50,6 +50,7 @@ from studytool.core.ratings import rating_label
 from studytool.core.store import StoreError
 from studytool.core.study import LEECH_TAG
 from studytool.core.text_safety import inert
+from studytool.tui.card_text import card_line, card_markdown
 from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ class BrowseScreen(StudyScreen[None]):
             [
                 (
                     Text(_one_line(row.deck, deck_width), no_wrap=True),
-                    Text(_one_line(row.front, front_width), no_wrap=True),
+                    _card_cell(row.front, front_width),
                     _state_cell(row),
                     Text(format_due(row.due, now, row.state)),
                     Text(str(row.reps), justify="right"),
@@ -341,8 +342,10 @@ class BrowseScreen(StudyScreen[None]):
             return
         self.remove_class("-no-card")
         detail = self.detail
-        self.query_one("#browse-question", Markdown).update(inert(detail.front))
-        self.query_one("#browse-answer", Markdown).update(inert(detail.back) or "*(no answer)*")
+        self.query_one("#browse-question", Markdown).update(card_markdown(detail.front))
+        self.query_one("#browse-answer", Markdown).update(
+            card_markdown(detail.back) or "*(no answer)*"
+        )
         self._render_meta()
         self._render_extra()
         self._render_history()
@@ -387,11 +390,11 @@ class BrowseScreen(StudyScreen[None]):
         text = Text()
         if detail.context:
             text.append("Context ", style="bold")
-            text.append(inert(detail.context) + "\n")
+            text.append_text(card_line(detail.context)).append("\n")
         if detail.rubric:
             text.append("Rubric\n", style="bold")
             for criterion in detail.rubric:
-                text.append(f"  • {inert(criterion)}\n")
+                text.append("  • ").append_text(card_line(criterion)).append("\n")
         if detail.tags:
             text.append("Tags ", style="bold")
             text.append(", ".join(inert(tag) for tag in detail.tags) + "\n")
@@ -551,6 +554,14 @@ def _bury(store: Store, card_id: int, buried: bool, now: datetime) -> int:
     """Bury (until the study day ends) or unbury one card; runs in the write worker."""
     day_starts_at_hour = store.load_settings().day_starts_at_hour
     return set_buried(store, [card_id], buried, now, day_starts_at_hour)
+
+
+def _card_cell(text: str, width: int) -> Text:
+    """Card text in one table cell: markdown rendered, cut to ``width`` with an ellipsis."""
+    cell = card_line(_WHITESPACE.sub(" ", text).strip())
+    cell.no_wrap = True
+    cell.truncate(width, overflow="ellipsis")
+    return cell
 
 
 def _one_line(text: str, width: int) -> str:
