@@ -16,20 +16,13 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
 
+from studytool.tui.messages import StoreReady
 from studytool.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
     from studytool.core.grading import BackgroundGrader
     from studytool.core.store import Store
-
-
-class StoreReady(Message):
-    def __init__(self, store: Store, messages: list[str]) -> None:
-        super().__init__()
-        self.store = store
-        self.messages = messages
 
 
 class StudyApp(App[None]):

@@ -22,7 +22,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Markdown, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -51,6 +50,7 @@ from studytool.core.store import StoreError
 from studytool.core.study import LEECH_TAG
 from studytool.core.text_safety import inert
 from studytool.tui.card_text import card_line, card_markdown
+from studytool.tui.messages import BrowsePageLoaded, BrowseSearchFailed
 from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
@@ -95,19 +95,6 @@ class BrowseScreen(StudyScreen[None]):
         Binding("q", "back", "Back"),
         Binding("escape", "back", "Back", show=False),
     ]
-
-    class PageLoaded(Message):
-        def __init__(self, search: int, text: str, page: CardPage) -> None:
-            super().__init__()
-            self.search = search
-            self.text = text
-            self.page = page
-
-    class SearchFailed(Message):
-        def __init__(self, search: int, reason: str) -> None:
-            super().__init__()
-            self.search = search
-            self.reason = reason
 
     def __init__(
         self,
@@ -188,12 +175,12 @@ class BrowseScreen(StudyScreen[None]):
         try:
             page = search_cards(store, parse_query(text, now), now, offset, self.page_size)
         except (QueryError, StoreError) as exc:
-            self.post_message(self.SearchFailed(number, str(exc)))
+            self.post_message(BrowseSearchFailed(number, str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(self.PageLoaded(number, text, page))
+            self.post_message(BrowsePageLoaded(number, text, page))
 
-    def on_browse_screen_page_loaded(self, message: PageLoaded) -> None:
+    def on_browse_page_loaded(self, message: BrowsePageLoaded) -> None:
         if message.search != self._searches:
             return
         self.query_one("#browse-search", Input).remove_class("-invalid")
@@ -203,7 +190,7 @@ class BrowseScreen(StudyScreen[None]):
         keep_cursor = previous is not None and previous.offset == message.page.offset
         self._fill_table(keep_cursor=keep_cursor, reload_detail=True)
 
-    def on_browse_screen_search_failed(self, message: SearchFailed) -> None:
+    def on_browse_search_failed(self, message: BrowseSearchFailed) -> None:
         if message.search != self._searches:
             return
         self.query_one("#browse-search", Input).add_class("-invalid")

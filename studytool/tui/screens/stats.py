@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Container, VerticalScroll
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -35,18 +34,12 @@ from studytool.core.stats_series import (
     load_series,
 )
 from studytool.core.text_safety import inert
+from studytool.tui.messages import StatsLoaded
 from studytool.tui.screens.base import StudyScreen
 
 _WEEKDAY_LABELS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
 _LABEL_WIDTH = 4
 _LEVELS = 4  # shades for days with reviews; a fifth, faint one for days without
-
-
-class StatsLoaded(Message):
-    def __init__(self, series: StatsSeries, decks: list[tuple[int, str]]) -> None:
-        super().__init__()
-        self.series = series
-        self.decks = decks
 
 
 class ReviewHeatmap(Widget):
