@@ -575,6 +575,12 @@ class GraderUnavailable(Exception):
     """The automatic grader cannot run; the message says why and how to fix it."""
 
 
+def grading_failure_reason(error: BaseException) -> str:
+    """What to tell the learner when a grade could not be made: the grader's own message
+    when it knows why (a missing model, and what to do), else the error itself."""
+    return str(error) if isinstance(error, GraderUnavailable) else repr(error)
+
+
 GraderState = Literal["idle", "loading", "ready", "failed"]
 
 

@@ -26,11 +26,11 @@ from sqlmodel import col
 from studytool.core.grading import (
     VERDICT_CREDIT,
     GradeResult,
-    GraderUnavailable,
     GradingInputs,
     SelfGrade,
     Verdict,
     grade_blank_answer,
+    grading_failure_reason,
     is_blank,
 )
 from studytool.core.models import Card, Deck, InterviewReport, Note, NoteKind, utcnow
@@ -464,7 +464,7 @@ class InterviewSession:
     def grading_failed(self, error: BaseException, *, grader_gone: bool) -> str:
         """The reason to show; with ``grader_gone`` (its model will not load this session)
         grading stays off for the rest of the interview instead of failing on every answer."""
-        reason = str(error) if isinstance(error, GraderUnavailable) else repr(error)
+        reason = grading_failure_reason(error)
         if grader_gone:
             self.grading_off_reason = reason
         return reason

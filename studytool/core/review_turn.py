@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 from studytool.core.grading import (
     GradeResult,
-    GraderUnavailable,
     GradingInputs,
     SelfGrade,
     Verdict,
     grade_blank_answer,
+    grading_failure_reason,
     is_blank,
 )
 from studytool.core.models import utcnow
@@ -180,7 +180,7 @@ class Review:
     def grading_failed(self, error: BaseException, *, grader_gone: bool) -> str:
         """The reason to show; with ``grader_gone`` (its model will not load this session)
         grading stays off for the rest of the session instead of failing on every card."""
-        reason = str(error) if isinstance(error, GraderUnavailable) else repr(error)
+        reason = grading_failure_reason(error)
         if grader_gone:
             self.grading_off_reason = reason
         return reason

@@ -40,10 +40,10 @@ from studytool.core.interview import (
 )
 from studytool.core.models import utcnow
 from studytool.core.text_safety import inert
-from studytool.tui.card_text import bulleted
+from studytool.tui.card_text import bulleted, card_line, card_markdown
 from studytool.tui.dialogs import Choice, ChoiceDialog
+from studytool.tui.grade_view import CriteriaList, criterion_prompt
 from studytool.tui.screens.base import StudyScreen
-from studytool.tui.screens.review import CriteriaList, criterion_prompt
 
 if TYPE_CHECKING:
     from studytool.core.grading import BackgroundGrader
@@ -170,10 +170,10 @@ class InterviewScreen(StudyScreen[None]):
         body = self.query_one("#interview-body", VerticalScroll)
         if phase in (Phase.ANSWER, Phase.FOLLOW_UP):
             if phase is Phase.ANSWER:
-                question.update(inert(session.question.question))
+                question.update(card_markdown(session.question.question))
             else:
                 follow_up = session.outcomes[-1].follow_up or ""
-                question.update(f"**Follow-up:** {inert(follow_up)}")
+                question.update(f"**Follow-up:** {card_markdown(follow_up)}")
             reference.update("")
             answer.text = ""
             answer.focus()
@@ -182,10 +182,10 @@ class InterviewScreen(StudyScreen[None]):
         elif phase is Phase.ASSESS:
             outcome = session.outcomes[-1]
             question.update(
-                f"{inert(session.question.question)}\n\n"
+                f"{card_markdown(session.question.question)}\n\n"
                 f"**Your answer:** {inert(outcome.answer.text) or '(none)'}"
             )
-            reference.update(f"**Model answer:** {inert(session.question.reference)}")
+            reference.update(f"**Model answer:** {card_markdown(session.question.reference)}")
             body.scroll_home(animate=False)
             self._draw_criteria(highlight=0)
             if session.question.rubric:
@@ -281,7 +281,7 @@ class InterviewScreen(StudyScreen[None]):
             if result.unsure:
                 text.append(" · not sure: compare with the model answer.", style="bold")
             for mistake in result.mistakes:
-                text.append(f"\n⚠ Known mistake: {inert(mistake.mistake)}", style="bold")
+                text.append("\n⚠ Known mistake: ", style="bold").append_text(card_line(mistake.mistake))
             for note in result.notes:
                 if note != NOT_SURE_NOTE:
                     text.append(f"\n{inert(note)}", style="italic")
@@ -519,9 +519,9 @@ def _result_block(number: int, result: dict[str, Any]) -> Table:
     detail.append(f" · {result['seconds']:.0f} s", style="dim")
     if result["timed_out"]:
         detail.append(" (time ran out)", style="dim")
-    lines: list[RenderableType] = [Text(inert(result["question"])), detail]
+    lines: list[RenderableType] = [card_line(result["question"]), detail]
     for label, key in ((MISSED_LABEL, "criteria_missed"), (PARTLY_LABEL, "criteria_partly")):
-        criteria = [Text(inert(criterion)) for criterion in result.get(key, [])]
+        criteria = [card_line(criterion) for criterion in result.get(key, [])]
         if criteria:
             lines.append(bulleted(criteria, bullet=label))
     lines.append(Text(""))
