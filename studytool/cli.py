@@ -19,6 +19,7 @@ from studytool import __version__, paths
 from studytool.core.text_safety import inert
 
 if TYPE_CHECKING:
+    from studytool.config import SettingError
     from studytool.core.store import Store
 
 
@@ -125,8 +126,13 @@ def import_command(
     obj: Context, sources: tuple[Path, ...], deck_name: str | None, dry_run: bool, prune: bool
 ) -> None:
     """Import deck files or folders (markdown, Obsidian, flashcard notes, Anki text exports)."""
-    from studytool.core.importing import find_deck_files
-    from studytool.core.importing.batch import NO_DECK_FILES, FileOutcome, import_paths
+    from studytool.core.importing.batch import (
+        NO_DECK_FILES,
+        FileOutcome,
+        import_paths,
+        select_deck_files,
+    )
+    from studytool.core.importing.listing import question_line
     from studytool.core.restore import looks_like_backup
 
     missing = [str(source) for source in sources if not source.exists()]
@@ -138,9 +144,17 @@ def import_command(
             f"{backups[0]} is a studytool backup (export --format json), not a deck file; "
             f"bring it back with `studytool restore {backups[0]}`"
         )
-    total_files = sum(1 for _ in find_deck_files(sources))
-    if not total_files:
+    selection = select_deck_files(sources)
+    if not selection.files:
         raise click.ClickException(NO_DECK_FILES)
+    if selection.large:
+        # Most likely a parent folder typed by mistake: say how much is about to be read.
+        where = ", ".join(str(source) for source in sources)
+        click.echo(
+            f"{inert(where)} holds {selection.describe()}; reading them all "
+            f"({'nothing is written' if dry_run else 'ctrl+c stops between files'}).",
+            err=True,
+        )
 
     def show(done: int, total: int, outcome: FileOutcome) -> None:
         if total > 20 and done % 100 == 0:
@@ -163,14 +177,16 @@ def import_command(
         )
         if dry_run or total == 1:
             for draft in report.added:
-                click.echo(f"  + {_one_line(draft.question)}")
+                click.echo(f"  + {question_line(inert(draft.question))}")
             for draft in report.updated:
-                click.echo(f"  ~ {_one_line(draft.question)}")
-            for key in report.removed:
-                click.echo(f"  - {key}")
+                click.echo(f"  ~ {question_line(inert(draft.question))}")
+            for note in report.removed:
+                click.echo(f"  - {question_line(inert(note.question or note.key))}")
 
     with obj.store(with_bundled=False) as store:
-        batch = import_paths(store, sources, deck_name, prune=prune, dry_run=dry_run, on_file=show)
+        batch = import_paths(
+            store, selection.files, deck_name, prune=prune, dry_run=dry_run, on_file=show
+        )
     if batch.backup:
         click.echo(f"Backed up the database to {batch.backup}")
     if len(batch.files) > 1:
@@ -181,11 +197,6 @@ def import_command(
         )
     if batch.failed:
         sys.exit(1)
-
-
-def _one_line(text: str, width: int = 70) -> str:
-    line = " ".join(inert(text).split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 @main.command()
@@ -307,8 +318,9 @@ def stats(obj: Context, deck: tuple[str, ...]) -> None:
     "--output",
     "-o",
     type=click.Path(path_type=Path, allow_dash=True),
-    help="Output file (json, apkg; markdown for one deck, e.g. deck.md), or folder (markdown, "
-    "one file per deck); - writes json or one deck's markdown to standard output.",
+    help="Output file when it ends in the format's extension (backup.json, decks.apkg; "
+    "deck.md for one deck), else a folder (created if its parent exists): one .md per deck, "
+    "or studytool-export.json/.apkg; - writes json or one deck's markdown to standard output.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @pass_context
@@ -387,15 +399,28 @@ def restore(obj: Context, backup: Path, replace: bool) -> None:
 @pass_context
 def optimize(obj: Context, dry_run: bool) -> None:
     """Fit FSRS parameters to your own review history."""
-    from studytool.core.optimize import NotEnoughReviews, optimize_parameters
+    from studytool.core.optimize import (
+        MIN_REVIEWS,
+        NotEnoughReviews,
+        collect_review_logs,
+        count_usable_reviews,
+        optimize_parameters,
+    )
 
     with obj.store(with_bundled=False) as store:
+        # Counted first, so that "this can take a minute" is said only when a fit will run;
+        # reading the log is quick next to the fit itself.
+        usable = count_usable_reviews(collect_review_logs(store))
+        if usable < MIN_REVIEWS:
+            click.echo(str(NotEnoughReviews(usable, MIN_REVIEWS)))
+            return
+        click.echo(
+            f"Fitting FSRS parameters to {usable:,} usable reviews (this can take a minute)…",
+            err=True,
+        )
         try:
-            click.echo(
-                "Fitting FSRS parameters to your reviews (this can take a minute)…", err=True
-            )
             result = optimize_parameters(store)
-        except NotEnoughReviews as exc:
+        except NotEnoughReviews as exc:  # reviews removed meanwhile by another studytool
             click.echo(str(exc))
             return
         click.echo(f"Fitted on {result.reviews_used} reviews of {result.cards_used} cards:")
@@ -608,38 +633,53 @@ def _cuts(thresholds: Any) -> str:
     return f"Hard ≥ {thresholds.hard:.2f}, Good ≥ {thresholds.good:.2f}, Easy ≥ {thresholds.easy:.2f}"
 
 
-@main.command()
+# A negative value (`settings new_cards_per_day -5`) is a value, not an unknown option: it
+# reaches the range check, which says what is allowed.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("name", required=False)
 @click.argument("value", required=False)
 @click.option("--reset", is_flag=True, help="Put NAME (or every setting) back to its default.")
 @pass_context
 def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> None:
-    """Show settings, or set one: `studytool settings new_cards_per_day 30`."""
+    """Show settings, or set one: `studytool settings new_cards_per_day 30`.
+
+    `studytool settings theme NAME` takes one of the app's themes; an unknown name lists them.
+    """
     import dataclasses
 
-    from studytool.config import SettingError, Settings, parse_setting, setting_names
+    from studytool.config import (
+        SettingError,
+        Settings,
+        canonical_setting_name,
+        parse_setting,
+        setting_names,
+        unknown_setting,
+    )
 
+    if name is not None and name.startswith("-"):
+        raise click.UsageError(f"No such option: {name}")
+    typed = name
+    name = canonical_setting_name(name) if name is not None else None
     with obj.store(with_bundled=False) as store:
         current = store.load_settings()
         try:
+            if name and name not in setting_names():
+                raise unknown_setting(typed or name)
             if reset:
-                if name and name not in setting_names():
-                    raise SettingError(
-                        f"unknown setting {name!r}; known: {', '.join(setting_names())}"
-                    )
                 updated = (
                     current.replace(**{name: getattr(Settings(), name)}) if name else Settings()
                 )
                 store.save_settings(updated)
                 current = updated
             elif name and value is not None:
-                updated = current.replace(**{name: parse_setting(name, value)})
+                parsed = parse_setting(name, value)
+                if name == "theme":
+                    _check_theme(parsed)
+                updated = current.replace(**{name: parsed})
                 store.save_settings(updated)
                 current = updated
-            elif name and name not in setting_names():
-                raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
         except SettingError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_setting_error(exc, typed, value)) from exc
     for field in dataclasses.fields(current):
         if name and field.name != name:
             continue
@@ -647,6 +687,43 @@ def settings(obj: Context, name: str | None, value: str | None, reset: bool) -> 
         click.echo(
             f"{field.name} = {json.dumps(list(shown) if isinstance(shown, tuple) else shown)}"
         )
+
+
+def _check_theme(theme: str) -> None:
+    """Refuse a theme the app does not have (it would silently keep its default)."""
+    from studytool.config import SettingError
+
+    themes = app_themes()
+    if theme not in themes:
+        requirement = f"must be one of the app's themes: {', '.join(themes)}"
+        raise SettingError(f"theme {requirement}", setting="theme", requirement=requirement)
+
+
+def app_themes() -> list[str]:
+    """The themes the app offers (Textual's built-in ones; the app adds none)."""
+    from textual.theme import BUILTIN_THEMES
+
+    return sorted(BUILTIN_THEMES)
+
+
+def _setting_error(error: SettingError, typed: str | None, value: str | None) -> str:
+    """A settings error naming the setting as the learner typed it, with their value and the
+    default, so that the next command to type is plain."""
+    from studytool.config import Settings
+
+    if error.setting is None or not error.requirement or typed is None:
+        return str(error)
+    default = getattr(Settings(), error.setting)
+    if isinstance(default, bool):
+        shown_default = "on" if default else "off"
+    elif isinstance(default, tuple):
+        shown_default = ", ".join(f"{x:g}" for x in default)
+    elif default is None or default == "":
+        shown_default = "none" if default is None else "empty"
+    else:
+        shown_default = str(default)
+    given = "" if value is None else f"you gave {value}, "
+    return f"{typed} {error.requirement}; {given}the default is {shown_default}"
 
 
 @main.command()

@@ -7,6 +7,7 @@ Settings are stored in the database (one row per changed key) so that every fron
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,25 @@ GRADER_BACKENDS = ("onnx", "sentence-transformers")
 
 
 class SettingError(ValueError):
-    """A setting name or value the learner gave is not acceptable."""
+    """A setting name or value the learner gave is not acceptable.
+
+    ``setting`` is the setting's name and ``requirement`` what its value must be ("must be
+    between 0 and 23"), so that each front end can name the setting its own way: as the
+    learner typed it on the command line, by its label in the Settings screen.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None, requirement: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.requirement = requirement
+
+
+# Names that read better in a sentence than the attribute (and are how the Settings screen
+# words these errors).
+_PROSE_NAMES = {
+    "learning_steps_minutes": "learning steps",
+    "relearning_steps_minutes": "relearning steps",
+}
 
 
 @dataclass(frozen=True)
@@ -58,29 +77,45 @@ class Settings:
 
     def validate(self) -> None:
         """Raise SettingError naming the first value out of range."""
-        checks: list[tuple[bool, str]] = [
+        checks: list[tuple[bool, str, str]] = [
             (
                 0.7 <= self.desired_retention <= 0.99,
-                "desired_retention must be between 0.70 and 0.99",
+                "desired_retention",
+                "must be between 0.70 and 0.99",
             ),
             (
                 all(s > 0 for s in self.learning_steps_minutes),
-                "learning steps must be positive minutes",
+                "learning_steps_minutes",
+                "must be positive minutes",
             ),
             (
                 all(s > 0 for s in self.relearning_steps_minutes),
-                "relearning steps must be positive minutes",
+                "relearning_steps_minutes",
+                "must be positive minutes",
             ),
-            (1 <= self.maximum_interval_days <= 36500, "maximum_interval_days must be 1..36500"),
-            (0 <= self.new_cards_per_day <= 9999, "new_cards_per_day must be 0..9999"),
-            (0 <= self.reviews_per_day <= 99999, "reviews_per_day must be 0..99999"),
-            (self.leech_threshold >= 1, "leech_threshold must be at least 1"),
-            (0 <= self.day_starts_at_hour <= 23, "day_starts_at_hour must be 0..23"),
-            (0 <= self.learn_ahead_minutes <= 1440, "learn_ahead_minutes must be 0..1440"),
-            (1 <= self.interview_question_count <= 100, "interview_question_count must be 1..100"),
+            (
+                1 <= self.maximum_interval_days <= 36500,
+                "maximum_interval_days",
+                "must be between 1 and 36500",
+            ),
+            (0 <= self.new_cards_per_day <= 9999, "new_cards_per_day", "must be between 0 and 9999"),
+            (0 <= self.reviews_per_day <= 99999, "reviews_per_day", "must be between 0 and 99999"),
+            (self.leech_threshold >= 1, "leech_threshold", "must be at least 1"),
+            (0 <= self.day_starts_at_hour <= 23, "day_starts_at_hour", "must be between 0 and 23"),
+            (
+                0 <= self.learn_ahead_minutes <= 1440,
+                "learn_ahead_minutes",
+                "must be between 0 and 1440",
+            ),
+            (
+                1 <= self.interview_question_count <= 100,
+                "interview_question_count",
+                "must be between 1 and 100",
+            ),
             (
                 10 <= self.interview_seconds_per_question <= 3600,
-                "interview_seconds_per_question must be 10..3600",
+                "interview_seconds_per_question",
+                "must be between 10 and 3600",
             ),
             (
                 self.grade_thresholds is None
@@ -89,20 +124,27 @@ class Settings:
                     and 0 <= self.grade_thresholds[0] <= self.grade_thresholds[1]
                     <= self.grade_thresholds[2] <= 1
                 ),
-                "grade_thresholds must be three increasing scores in 0..1 (hard, good, easy)",
+                "grade_thresholds",
+                "must be three increasing scores in 0..1 (hard, good, easy)",
             ),
             (
                 self.grader_backend in GRADER_BACKENDS,
-                "grader_backend must be one of: " + ", ".join(GRADER_BACKENDS),
+                "grader_backend",
+                "must be one of: " + ", ".join(GRADER_BACKENDS),
             ),
             (
                 self.fsrs_parameters is None or len(self.fsrs_parameters) in (17, 19, 21),
-                "fsrs_parameters must hold 21 numbers (as printed by `studytool optimize`)",
+                "fsrs_parameters",
+                "must hold 21 numbers (as printed by `studytool optimize`)",
             ),
         ]
-        for ok, message in checks:
+        for ok, name, requirement in checks:
             if not ok:
-                raise SettingError(message)
+                raise SettingError(
+                    f"{_PROSE_NAMES.get(name, name)} {requirement}",
+                    setting=name,
+                    requirement=requirement,
+                )
 
     def to_stored(self) -> dict[str, Any]:
         """Only the values that differ from the defaults, JSON-ready."""
@@ -131,10 +173,44 @@ def setting_names() -> list[str]:
     return [f.name for f in dataclasses.fields(Settings)]
 
 
+def canonical_setting_name(typed: str) -> str:
+    """The setting ``typed`` means: ``New-Cards-Per-Day`` is ``new_cards_per_day``."""
+    return typed.strip().lower().replace("-", "_")
+
+
+def unknown_setting(typed: str) -> SettingError:
+    """The error for a setting name that is not one, with the nearest names suggested."""
+    names = setting_names()
+    close = difflib.get_close_matches(canonical_setting_name(typed), names, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return SettingError(f"unknown setting {typed!r}; {hint}known: {', '.join(names)}")
+
+
+# What each kind of value looks like when typed, for the error about one that is not.
+_TYPED_FORMS = {
+    "fsrs_parameters": "21 numbers separated by commas (as `studytool optimize` prints them), or none",
+    "grade_thresholds": "three scores separated by commas, e.g. 0.3, 0.5, 0.8, or none",
+}
+
+
+def _typed_form(name: str, default: Any) -> str:
+    if name in _TYPED_FORMS:
+        return _TYPED_FORMS[name]
+    if isinstance(default, bool):
+        return "on or off (also yes/no, true/false, 1/0)"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, tuple):
+        return "minutes separated by commas, e.g. 1, 10"
+    return "some text"
+
+
 def parse_setting(name: str, text: str) -> Any:
     """Turn a value typed on the command line into the setting's type."""
     if name not in setting_names():
-        raise SettingError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
+        raise unknown_setting(name)
     default = getattr(Settings(), name)
     try:
         if name in ("fsrs_parameters", "grade_thresholds"):
@@ -152,7 +228,10 @@ def parse_setting(name: str, text: str) -> Any:
             return tuple(float(x) for x in text.replace(",", " ").split())
         return type(default)(text)
     except ValueError as exc:
-        raise SettingError(f"{name}: {text!r} is not a valid {type(default).__name__}") from exc
+        requirement = f"takes {_typed_form(name, default)}"
+        raise SettingError(
+            f"{name} {requirement}, not {text!r}", setting=name, requirement=requirement
+        ) from exc
 
 
 def _coerce(name: str, raw: Any) -> Any:

@@ -170,3 +170,121 @@ def test_help_starts_without_ml_packages() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "[]"
+
+
+# -- the trial's CLI paths (issue 14): dry-run listings, export -o, settings, optimize --------
+
+
+def test_dry_run_lists_removed_cards_by_question_and_cloze_as_written(tmp_path: Path) -> None:
+    deck = tmp_path / "rag.md"
+    deck.write_text(
+        "Q: What does a reranker do after retrieval?\nA: It reorders the candidates.\n\n"
+        "C: Chunk overlap is usually [10-20%] of the chunk size.\n\n"
+        "Q: Which card stays?\nA: This one.\n",
+        encoding="utf-8",
+    )
+    first = run("import", "--dry-run", str(deck))
+    assert "  + Chunk overlap is usually [10-20%] of the chunk size." in first.output
+    assert "{{c1::" not in first.output
+    run("import", str(deck))
+    deck.write_text("Q: Which card stays?\nA: This one.\n", encoding="utf-8")
+    dry = run("import", "--dry-run", str(deck))
+    assert dry.exit_code == 0, dry.output
+    removed = [line for line in dry.output.splitlines() if line.startswith("  - ")]
+    # In file order, by question: never the internal id (q-76527990e5e67c85).
+    assert removed == [
+        "  - What does a reranker do after retrieval?",
+        "  - Chunk overlap is usually [10-20%] of the chunk size.",
+    ]
+
+
+def test_import_of_a_large_tree_says_how_many_files_it_reads(tmp_path: Path) -> None:
+    for index in range(210):
+        folder = tmp_path / f"part{index % 3}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"n{index}.md").write_text(f"Q: q{index}?\nA: a\n", encoding="utf-8")
+    result = run("import", "--dry-run", str(tmp_path))
+    assert result.exit_code == 0
+    assert f"{tmp_path} holds 210 deck files in 3 folders; reading them all" in result.stderr
+    small = run("import", "--dry-run", str(tmp_path / "part0"))
+    assert "holds" not in small.stderr
+
+
+def _exported_db(tmp_path: Path) -> list[str]:
+    deck = tmp_path / "my-rag-notes.md"
+    deck.write_text('+++\nname = "My RAG notes"\n+++\nQ: q?\nA: a\n', encoding="utf-8")
+    run("import", str(deck))
+    return ["export", "--deck", "My RAG notes"]
+
+
+def test_export_o_is_a_file_when_it_ends_in_the_formats_extension(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = _exported_db(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    markdown = run(*export, "--format", "markdown", "-o", "rag.md")
+    assert markdown.exit_code == 0, markdown.output
+    assert (tmp_path / "rag.md").is_file()  # the trial got a folder rag.md/ here
+    # No markdown extension: a folder, one file per deck.
+    assert run(*export, "--format", "markdown", "-o", "notes.v1").exit_code == 0
+    assert (tmp_path / "notes.v1" / "my-rag-notes.md").is_file()
+    assert run(*export, "--format", "json", "-o", "backup.json").exit_code == 0
+    assert (tmp_path / "backup.json").is_file()
+    # An existing folder holds a json or apkg export under its default name.
+    (tmp_path / "exports").mkdir()
+    assert run(*export, "--format", "json", "-o", "exports").exit_code == 0
+    assert run(*export, "--format", "apkg", "-o", "exports").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [
+        "studytool-export.apkg",
+        "studytool-export.json",
+    ]
+
+
+def test_export_refuses_a_missing_parent_folder_and_creates_nothing(tmp_path: Path) -> None:
+    export = _exported_db(tmp_path)
+    missing = tmp_path / "nonexistent" / "dir"
+    for fmt, name in [("json", "x.json"), ("markdown", "rag.md"), ("apkg", "x.apkg")]:
+        result = run(*export, "--format", fmt, "-o", str(missing / name))
+        assert result.exit_code == 1
+        assert f"the folder {missing} does not exist; create it first (mkdir -p {missing})" in (
+            result.output
+        )
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_settings_errors_name_the_setting_as_typed_with_range_and_default() -> None:
+    negative = run("settings", "new_cards_per_day", "-5")  # was "No such option '-5'"
+    assert negative.exit_code == 1
+    assert (
+        "new_cards_per_day must be between 0 and 9999; you gave -5, the default is 20"
+        in negative.output
+    )
+    hyphens = run("settings", "desired-retention", "1.5")
+    assert "desired-retention must be between 0.70 and 0.99; you gave 1.5" in hyphens.output
+    assert run("settings", "new-cards-per-day", "30").output.strip() == "new_cards_per_day = 30"
+    not_a_number = run("settings", "new_cards_per_day", "lots")
+    assert "new_cards_per_day takes a whole number; you gave lots" in not_a_number.output
+    typo = run("settings", "new_card_per_day", "3")
+    assert typo.exit_code == 1 and "did you mean new_cards_per_day?" in typo.output
+    unknown_option = run("settings", "--bogus")
+    assert unknown_option.exit_code == 2 and "No such option: --bogus" in unknown_option.output
+    assert "new_cards_per_day = 30" in run("settings").output  # nothing refused was saved
+
+
+def test_settings_theme_must_be_one_the_app_offers() -> None:
+    from textual.app import App
+
+    bad = run("settings", "theme", "nonexistent-theme")
+    assert bad.exit_code == 1
+    assert "theme must be one of the app's themes: " in bad.output
+    for theme in App().available_themes:
+        assert theme in bad.output
+    assert run("settings", "theme").output.strip() == 'theme = "textual-dark"'
+    assert run("settings", "theme", "nord").output.strip() == 'theme = "nord"'
+
+
+def test_optimize_says_it_fits_only_when_it_will() -> None:
+    dry = run("optimize", "--dry-run")
+    assert dry.exit_code == 0
+    assert "0 usable reviews in the log" in dry.output
+    assert "Fitting" not in dry.output and "this can take a minute" not in dry.stderr

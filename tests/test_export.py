@@ -602,3 +602,29 @@ def test_cli_export_to_standard_output(tmp_path: Path) -> None:
     binary = runner.invoke(main, [*base, "--format", "apkg", "-o", "-"])
     assert binary.exit_code == 1 and "an .apkg is a binary file" in binary.output
     assert not list(tmp_path.glob("-*")) and not (Path.cwd() / "-").exists()
+
+
+# -- -o: a file only when it ends in the format's extension (issue 14, trial problem 11) ------
+
+
+def test_o_without_the_formats_extension_is_a_folder(deck_store: Store, tmp_path: Path) -> None:
+    from studytool.core.export import file_destination
+
+    (path,) = export_markdown(deck_store, [DECK], tmp_path / "notes.v1")
+    assert path.parent == tmp_path / "notes.v1" and path.suffix == ".md"
+    (upper,) = export_markdown(deck_store, [DECK], tmp_path / "deck.MARKDOWN")
+    assert upper.is_file()
+    assert file_destination(tmp_path / "b.json", ".json") == tmp_path / "b.json"
+    assert file_destination(tmp_path, ".json") == tmp_path / "studytool-export.json"
+    assert file_destination(tmp_path / "new", ".apkg") == tmp_path / "new" / "studytool-export.apkg"
+    out = export_json(deck_store, [DECK], tmp_path / "backups")
+    assert out == tmp_path / "backups" / "studytool-export.json" and out.is_file()
+
+
+def test_o_naming_an_existing_file_without_the_extension_is_refused(
+    deck_store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "backup").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ExportError, match=r"backup is a file, not a folder.*-o .*backup\.json"):
+        export_json(deck_store, [DECK], tmp_path / "backup")
+    assert (tmp_path / "backup").read_text(encoding="utf-8") == "keep me"

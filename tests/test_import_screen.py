@@ -270,3 +270,133 @@ def test_snapshot_import_start(snap_compare, store: Store, decks: Path) -> None:
         await open_import(pilot, decks)
 
     assert snap_compare(StudyApp(store), terminal_size=(80, 24), run_before=run_before)
+
+
+# -- a large folder asks first; a running dry run can be cancelled (issue 14, problem 5) -----
+
+
+def big_folder(root: Path, files: int = 300, cards_per_file: int = 1) -> Path:
+    folder = root / "big"
+    for index in range(files):
+        sub = folder / f"part{index % 12:02}"
+        sub.mkdir(parents=True, exist_ok=True)
+        cards = "".join(
+            f"Q: Question {index}.{card}?\nA: Answer {card}.\n\n" for card in range(cards_per_file)
+        )
+        (sub / f"note{index:03}.md").write_text(cards, encoding="utf-8")
+    return folder
+
+
+async def wait_until(pilot: Pilot, condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def open_import_by_key(pilot: Pilot) -> ImportScreen:
+    await pilot.press("i")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImportScreen), "the screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, ImportScreen)
+    return screen
+
+
+def summary_of(screen: ImportScreen) -> str:
+    return str(screen.query_one("#import-summary").render())
+
+
+async def test_a_folder_of_300_files_asks_before_its_dry_run(store: Store, tmp_path: Path) -> None:
+    from studytool.tui.dialogs import ChoiceDialog
+
+    folder = big_folder(tmp_path)
+    app = StudyApp(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_import_by_key(pilot)
+        await pilot.press(*str(folder), "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the question")
+        dialog = app.screen
+        question = str(dialog.query_one("#choice-question").render())
+        assert "holds 300 deck files in 12 folders — dry-run them all?" in question
+        assert screen.preview is None and screen.running is None  # no file read yet
+        # Esc, like the trial's next key, picks the safe choice: nothing is dry-run.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and screen.preview is None
+        assert "Not checked: " in summary_of(screen) and "300 deck files" in summary_of(screen)
+        assert screen.focused is not None and screen.focused.id == "import-path"
+        # Enter asks again; y runs the dry run over every file.
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.preview is not None, "the dry run")
+        assert len(screen.preview.files) == 300 and screen.preview.added == 300
+        assert "Would make 300 added" in summary_of(screen)
+    assert card_count(store) == 0
+
+
+@pytest.mark.parametrize("how", ["escape", "cancel button"])
+async def test_a_running_dry_run_can_be_cancelled(store: Store, tmp_path: Path, how: str) -> None:
+    from studytool.tui.dialogs import ChoiceDialog
+
+    # Enough cards that the dry run runs for seconds: Pilot's key presses wait (up to 2 s)
+    # for the process to go idle, which a busy worker holds off.
+    folder = big_folder(tmp_path, cards_per_file=200)
+    app = StudyApp(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_import_by_key(pilot)
+        await pilot.press(*str(folder), "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: " of 300 files" in summary_of(screen), "progress")
+        assert screen.running == "dry run"
+        assert "Esc cancels" in summary_of(screen)
+        assert screen.query_one("#import-cancel").display
+        assert not screen.query_one("#import-confirm").display
+        worker = screen.batch_worker
+        assert worker is not None
+        if how == "escape":
+            await pilot.press("escape")
+        else:
+            screen.query_one("#import-cancel").focus()
+            await pilot.press("enter")
+        await pilot.pause()
+        assert screen.running is None and app.screen is screen  # Esc did not leave
+        assert "cancelled after" in summary_of(screen) and "nothing was written" in summary_of(
+            screen
+        )
+        # (Not workers.wait_for_complete: the file tree's loader worker never completes.)
+        await wait_until(pilot, lambda: worker.is_finished, "the cancelled worker")
+        assert worker.is_cancelled
+        await pilot.pause(0.3)
+        # What the worker posted before it saw the cancel changed nothing.
+        assert screen.preview is None and "cancelled after" in summary_of(screen)
+        assert screen.query_one("#import-confirm").display
+        assert not screen.query_one("#import-cancel").display
+        await pilot.press("escape")  # now Esc leaves
+        await pilot.pause()
+        assert not isinstance(app.screen, ImportScreen)
+    assert card_count(store) == 0
+
+
+def test_snapshot_import_large_folder_question(
+    snap_compare, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from studytool.tui.dialogs import ChoiceDialog
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the browser's root shows as ~, in every run
+    folder = big_folder(tmp_path)
+
+    async def run_before(pilot: Pilot) -> None:
+        screen = await open_import(pilot, tmp_path)
+        await dry_run_until_asked(pilot, screen, folder, ChoiceDialog)
+
+    assert snap_compare(StudyApp(store), terminal_size=(80, 24), run_before=run_before)
+
+
+async def dry_run_until_asked(pilot: Pilot, screen: ImportScreen, folder: Path, dialog) -> None:
+    screen.query_one("#import-path", Input).focus()
+    await pilot.press(*folder.name, "enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, dialog), "the question")

@@ -242,3 +242,49 @@ def test_nul_characters_are_dropped_on_the_way_in(store) -> None:
         "cd",
         ["ef"],
     )
+
+
+# -- dry-run listings and counting files before reading them (issue 14) ----------------------
+
+
+def test_removed_notes_are_reported_with_their_questions_in_file_order(store, tmp_path) -> None:
+    from studytool.core.importing.listing import question_line
+    from studytool.core.importing.sync import RemovedNote
+
+    path = write(tmp_path, "sync.md", DECK_V1 + "\n---\n\nC: Overlap is [10-20%] of a chunk.\n")
+    sync_deck(store, parse_file(path), now=NOW)
+    path.write_text(DECK_V2, encoding="utf-8")
+    preview = sync_deck(store, parse_file(path), dry_run=True, now=NOW)
+    assert [note.question for note in preview.removed] == [
+        "Which card will disappear?",
+        "Overlap is {{c1::10-20%}} of a chunk.",
+    ]
+    assert all(isinstance(note, RemovedNote) and note.key.startswith("q-") for note in preview.removed)
+    assert question_line(preview.removed[1].question) == "Overlap is [10-20%] of a chunk."
+    assert question_line("A {{c1::hidden::hint}}\n  spread   over lines", width=200) == (
+        "A [hidden] spread over lines"
+    )
+    assert question_line("word " * 30, width=20) == "word word word word…"
+
+
+def test_deck_files_are_counted_before_reading_and_the_walk_can_stop(tmp_path) -> None:
+    from studytool.core.importing.batch import LARGE_SELECTION_FILES, select_deck_files
+
+    for index in range(LARGE_SELECTION_FILES + 1):
+        folder = tmp_path / f"part{index % 4}"
+        folder.mkdir(exist_ok=True)
+        # Not decks at all: counting must not open them.
+        (folder / f"n{index}.md").write_bytes(b"\x00binary")
+    selection = select_deck_files([tmp_path])
+    assert (len(selection.files), selection.folders, selection.large) == (201, 4, True)
+    assert selection.describe() == "201 deck files in 4 folders"
+    assert not select_deck_files([tmp_path / "part0"]).large
+    asked = 0
+
+    def stop_after_two_folders() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 2
+
+    stopped = select_deck_files([tmp_path], should_stop=stop_after_two_folders)
+    assert stopped.stopped and 0 < len(stopped.files) < 201

@@ -173,17 +173,52 @@ def _write_text(path: Path, text: str) -> None:
 def _require_folder(folder: Path) -> None:
     """Refuse a destination whose folder is missing: creating folders from a typo hides it."""
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise ExportError(f"the folder {folder} {what}; create it first, or choose another -o")
+        if folder.exists():
+            raise ExportError(f"{folder} is not a folder; choose another -o")
+        raise ExportError(
+            f"the folder {folder} does not exist; create it first (mkdir -p {folder}), "
+            "or choose another -o"
+        )
+
+
+# Where a -o that names a folder puts a one-file export (json, apkg).
+EXPORT_FILE_STEM = "studytool-export"
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def _names_file(out: Path, suffixes: Sequence[str]) -> bool:
+    """``out`` names the export file itself: it ends in the format's extension (``rag.md``,
+    ``backup.json``) and is not a folder. Any other path is a folder: guessing a file from
+    any dot (``notes.v2``) wrote files where a folder was meant, and the other way round."""
+    return out.suffix.lower() in suffixes and not out.is_dir()
+
+
+def _check_folder_destination(out: Path, suffixes: Sequence[str]) -> None:
+    """``out`` can be the folder an export goes in: it is one, or its parent folder exists
+    (it is then created as the files are written)."""
+    if out.is_dir():
+        return
+    if out.exists():
+        raise ExportError(
+            f"{out} is a file, not a folder; to write the export to a file, give a name ending "
+            f"in {' or '.join(suffixes)} (e.g. -o {out.with_name(out.name + suffixes[0])})"
+        )
+    _require_folder(out.parent)
+
+
+def _make_folder(folder: Path) -> None:
+    # Only the last level: its parent was checked, and a missing parent is the user's to make.
+    if not folder.is_dir():
+        folder.mkdir()
 
 
 def markdown_destinations(out: Path, stems: Sequence[str]) -> list[Path]:
     """Where each deck's markdown goes: ``out`` itself when it names a file, else ``out/<stem>.md``.
 
-    A path with a suffix (``rag.md``) that is not an existing folder names a file and can hold
-    one deck only; anything else is a folder, created if its parent exists.
+    A path ending in ``.md`` or ``.markdown`` that is not an existing folder names a file and
+    can hold one deck only; anything else is a folder, created if its parent exists.
     """
-    if out.suffix and not out.is_dir():
+    if _names_file(out, MARKDOWN_SUFFIXES):
         if len(stems) != 1:
             raise ExportError(
                 f"{out} names one file, but {len(stems)} decks are selected (one deck per "
@@ -191,9 +226,18 @@ def markdown_destinations(out: Path, stems: Sequence[str]) -> list[Path]:
             )
         _require_folder(out.parent)
         return [out]
-    if not out.is_dir():
-        _require_folder(out.parent)
+    _check_folder_destination(out, MARKDOWN_SUFFIXES)
     return [out / f"{stem}.md" for stem in stems]
+
+
+def file_destination(out: Path, suffix: str) -> Path:
+    """Where a one-file export (``.json``, ``.apkg``) goes: ``out`` when it ends in ``suffix``,
+    else ``out/studytool-export<suffix>`` (``out`` a folder, created if its parent exists)."""
+    if _names_file(out, (suffix,)):
+        _require_folder(out.parent)
+        return out
+    _check_folder_destination(out, (suffix,))
+    return out / f"{EXPORT_FILE_STEM}{suffix}"
 
 
 def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
@@ -535,10 +579,11 @@ def export_markdown(
     overwrite: bool = False,
     include_removed: bool = False,
 ) -> list[Path]:
-    """Write each deck to ``out/<deck-slug>.md`` (or to the file ``out``, for one deck) in the
-    primary format; return the paths.
+    """Write each deck to ``out/<deck-slug>.md`` (or to the file ``out`` when it ends in
+    ``.md``, for one deck) in the primary format; return the paths.
 
-    ``deck_names=None`` exports every deck. A missing parent folder is an :class:`ExportError`. Notes that left their source file (suspended by
+    ``deck_names=None`` exports every deck. A missing parent folder is an :class:`ExportError`
+    (only ``out`` itself is ever created). Notes that left their source file (suspended by
     import) are skipped unless ``include_removed``. Existing files are never replaced unless
     ``overwrite``: FileExistsError names them, and nothing is written.
     """
@@ -557,8 +602,7 @@ def export_markdown(
     paths = markdown_destinations(out, stems)
     _refuse_existing(paths, overwrite)
 
-    if not out.is_dir() and paths[0].parent == out:
-        out.mkdir()
+    _make_folder(paths[0].parent)
     for path, (deck, notes) in zip(paths, contents, strict=True):
         text = markdown_for_deck(deck, notes, str(path))
         _write_atomically(path, functools.partial(_write_text, text=text))
@@ -684,11 +728,13 @@ def export_json(
     "decks": [{...deck, "notes": [{...note, "cards": [{...card, "reviews": [...]}]}]}]}``;
     columns appear under their table's names, datetimes as ISO 8601 strings in UTC. An export
     of every deck (``deck_names=None``) also holds ``"settings"`` and ``"interview_reports"``.
-    ``studytool restore`` (:mod:`studytool.core.restore`) reads it back.
+    ``studytool restore`` (:mod:`studytool.core.restore`) reads it back. ``out_path`` not
+    ending in ``.json`` is a folder, to hold ``studytool-export.json``.
     """
-    _require_folder(out_path.parent)
+    out_path = file_destination(out_path, ".json")
     _refuse_existing([out_path], overwrite)
     text = backup_text(store, deck_names, now=now)
+    _make_folder(out_path.parent)
     _write_atomically(out_path, functools.partial(_write_text, text=text))
     return out_path
 
@@ -868,7 +914,9 @@ def export_apkg(
     cards arrive in Anki as new, in file order; suspended cards stay suspended. Anki takes an
     update only from a package newer than its copy of the note, so ``now`` (the notes'
     modification time) must move forward between exports; it is the current time by default.
+    ``out_path`` not ending in ``.apkg`` is a folder, to hold ``studytool-export.apkg``.
     """
+    out_path = file_destination(out_path, ".apkg")
     import genanki  # imported here: only this export needs it, and it is slow to import
 
     models = _anki_models(genanki)
@@ -933,5 +981,6 @@ def export_apkg(
                 archive.write(database, "collection.anki2")
                 archive.writestr("media", "{}")
 
+    _make_folder(out_path.parent)
     _write_atomically(out_path, write)
     return out_path

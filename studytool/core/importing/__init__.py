@@ -184,11 +184,19 @@ def _check_duplicates(parsed: ParsedDeck) -> None:
         raise DeckParseError(issues)
 
 
-def find_deck_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Deck files under ``paths`` (files as given; folders walked, hidden entries skipped), sorted."""
+def find_deck_files(
+    paths: Iterable[Path], should_stop: Callable[[], bool] | None = None
+) -> Iterator[Path]:
+    """Deck files under ``paths`` (files as given; folders walked, hidden entries skipped), sorted.
+
+    ``should_stop()`` is asked before each folder is listed: walking a whole disk takes long
+    even where no folder holds a deck file, and a caller in a thread must be able to stop it.
+    """
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
+                if should_stop is not None and should_stop():
+                    return
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith(".") and name.lower().endswith(DECK_SUFFIXES):

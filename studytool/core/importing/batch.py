@@ -18,6 +18,42 @@ from studytool.core.importing.sync import SyncReport, sync_deck
 from studytool.core.store import Store
 
 NO_DECK_FILES = "no deck files found (looked for .md, .markdown, .txt, .tsv, .csv)"
+# A selection of more deck files than this is most likely a mistake (a parent folder, the
+# home folder, /): front ends ask before reading them all.
+LARGE_SELECTION_FILES = 200
+
+
+@dataclass(frozen=True)
+class DeckFileSelection:
+    """The deck files a path selects, found before any of them is read."""
+
+    files: list[Path]
+    stopped: bool = False  # should_stop said so before the walk was done
+
+    @property
+    def folders(self) -> int:
+        """How many folders hold the files."""
+        return len({path.parent for path in self.files})
+
+    @property
+    def large(self) -> bool:
+        return len(self.files) > LARGE_SELECTION_FILES
+
+    def describe(self) -> str:
+        """``312 deck files in 14 folders``."""
+        files, folders = len(self.files), self.folders
+        return (
+            f"{files:,} deck file{'' if files == 1 else 's'} in "
+            f"{folders:,} folder{'' if folders == 1 else 's'}"
+        )
+
+
+def select_deck_files(
+    paths: Iterable[Path], should_stop: Callable[[], bool] | None = None
+) -> DeckFileSelection:
+    """List the deck files under ``paths`` without reading them (see ``find_deck_files``)."""
+    files = list(find_deck_files(paths, should_stop))
+    return DeckFileSelection(files, stopped=should_stop is not None and should_stop())
 
 
 @dataclass

@@ -22,6 +22,14 @@ from studytool.core.store import Store, bulk_insert
 _INSERT_BATCH = 5000
 
 
+@dataclass(frozen=True)
+class RemovedNote:
+    """A note gone from its file, as a dry run lists it: by its question, not its key."""
+
+    key: str
+    question: str
+
+
 @dataclass
 class SyncReport:
     deck: str
@@ -30,7 +38,7 @@ class SyncReport:
     added: list[NoteDraft] = field(default_factory=list)
     updated: list[NoteDraft] = field(default_factory=list)
     unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
+    removed: list[RemovedNote] = field(default_factory=list)
     restored: int = 0
     pruned: bool = False
     dry_run: bool = False
@@ -174,7 +182,9 @@ def sync_deck(
             for key, row in existing.items()
             if key not in seen_keys and row.source_file == source
         ]
-        report.removed = [row.key for row in gone if prune or not row.removed_from_source]
+        report.removed = _removed_notes(
+            session, [row for row in gone if prune or not row.removed_from_source]
+        )
 
         if dry_run:
             session.rollback()
@@ -228,6 +238,21 @@ def _existing_notes(session: Session, deck_id: int, keys: list[str], source: str
     )
     rows.update((row.id, row) for row in session.execute(from_source))
     return list(rows.values())
+
+
+def _removed_notes(session: Session, rows: list[Any]) -> list[RemovedNote]:
+    """The notes of ``rows`` with their questions, in file order.
+
+    Read only for the notes that go: the matching above needs no question text, and most
+    imports remove nothing."""
+    questions: dict[int, str] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), _KEY_CHUNK):
+        chunk = ids[start : start + _KEY_CHUNK]
+        query = select(col(Note.id), col(Note.question)).where(col(Note.id).in_(chunk))
+        questions.update((note_id, question) for note_id, question in session.execute(query))
+    ordered = sorted(rows, key=lambda row: (row.source_line or 0, row.id))
+    return [RemovedNote(row.key, questions.get(row.id, "")) for row in ordered]
 
 
 def _insert_notes(

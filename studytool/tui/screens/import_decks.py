@@ -4,7 +4,9 @@ Choosing a path runs a dry run (nothing is written) and lists, per file, the dec
 its format and what would change, with every problem as ``file:line: message``. Confirming
 imports exactly what the dry run showed; changing the options first asks for a new dry run.
 Both run in a thread worker over ``studytool.core.importing.batch``, so a folder of thousands
-of files keeps the screen responsive and shows progress.
+of files keeps the screen responsive and shows progress. A path that selects more than a few
+hundred files (most likely a parent folder chosen by mistake) is counted first and the dry run
+asks before reading them; a running dry run can be cancelled (Esc or Cancel).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -36,12 +37,14 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from studytool.core.importing import DECK_SUFFIXES, ImportIssue
+from studytool.core.importing import DECK_SUFFIXES, ImportIssue, find_deck_files
+from studytool.core.importing.batch import DeckFileSelection
 from studytool.core.text_safety import inert
+from studytool.tui.dialogs import Choice, ChoiceDialog
+from studytool.tui.screens.base import StudyScreen
 
 if TYPE_CHECKING:
     from studytool.core.importing.batch import BatchReport, FileOutcome
-    from studytool.tui.app import StudyApp
 
 # More problem lines than this are summarised: a folder of broken exports could produce
 # tens of thousands, and nobody reads past the first screens of them.
@@ -66,11 +69,26 @@ class ImportRequest:
 
 
 class BatchProgress(Message):
-    def __init__(self, worker: Worker[None], done: int, total: int) -> None:
+    """``done`` of ``total`` files read; while the files are still being looked for, ``total``
+    is None and ``done`` counts those found so far."""
+
+    def __init__(self, worker: Worker[None], done: int, total: int | None) -> None:
         super().__init__()
         self.worker = worker
         self.done = done
         self.total = total
+
+
+class LargeSelection(Message):
+    """The dry run found more files than it reads without asking; it stopped before reading."""
+
+    def __init__(
+        self, worker: Worker[None], request: ImportRequest, selection: DeckFileSelection
+    ) -> None:
+        super().__init__()
+        self.worker = worker
+        self.request = request
+        self.selection = selection
 
 
 class BatchFinished(Message):
@@ -128,7 +146,11 @@ class ConfirmButton(Button):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Import")]
 
 
-class ImportScreen(Screen[None]):
+class CancelButton(Button):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Cancel dry run")]
+
+
+class ImportScreen(StudyScreen[None]):
     """Import deck files; ``start_path`` is where the file browser opens (the current folder)."""
 
     CSS_PATH = Path(__file__).parent.parent / "css" / "import.tcss"
@@ -136,6 +158,8 @@ class ImportScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm_by_enter", "Import"),
         Binding("ctrl+r", "dry_run", "Refresh"),
+        # Esc stops a running dry run first (see check_action); the next one leaves.
+        Binding("escape", "cancel_dry_run", "Cancel dry run"),
         Binding("escape", "back", "Back"),
         Binding("q", "back", "Back", show=False),
     ]
@@ -148,11 +172,9 @@ class ImportScreen(Screen[None]):
         self.result: BatchReport | None = None  # of the last real import
         self.running: str | None = None  # "dry run" or "import" while a worker works
         self._running_label = ""
+        self._running_where = ""
+        self._progress: tuple[int, int | None] = (0, None)  # the last BatchProgress
         self.batch_worker: Worker[None] | None = None
-
-    @property
-    def study_app(self) -> StudyApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -175,6 +197,7 @@ class ImportScreen(Screen[None]):
             yield PathInput(placeholder="from each file", id="import-deck", compact=True)
             yield Checkbox("Prune", id="import-prune", compact=True)
             yield ProgressBar(id="import-progress", show_eta=False)
+            yield CancelButton("Cancel (esc)", id="import-cancel", compact=True)
             yield ConfirmButton("Import", id="import-confirm", variant="primary", compact=True)
         yield Footer()
 
@@ -187,6 +210,7 @@ class ImportScreen(Screen[None]):
             "otherwise they are suspended"
         )
         self.query_one("#import-progress").visible = False
+        self.query_one("#import-cancel").display = False
         self.query_one("#import-issues").display = False
         self.query_one("#import-files").display = False
         self._show_idle()
@@ -230,6 +254,9 @@ class ImportScreen(Screen[None]):
         if event.button.id == "import-confirm":
             event.stop()
             self.action_confirm()
+        elif event.button.id == "import-cancel":
+            event.stop()
+            self.action_cancel_dry_run()
 
     def _choose(self, path: Path) -> None:
         self.query_one("#import-path", Input).value = display_path(path, self.start_path)
@@ -302,6 +329,42 @@ class ImportScreen(Screen[None]):
             return
         self._start(request, dry_run=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # One Esc binding at a time is live (and shown): cancel while a dry run runs, else back.
+        if action == "cancel_dry_run":
+            return self.running == "dry run"
+        if action == "back":
+            return self.running != "dry run"
+        return True
+
+    def action_cancel_dry_run(self) -> None:
+        """Stop the running dry run between two files; nothing was written."""
+        if self.running != "dry run" or self.batch_worker is None:
+            return
+        self.batch_worker.cancel()  # the worker stops at its next should_stop check
+        self.batch_worker = None  # and what it still posts is ignored
+        done, total = self._progress
+        self._set_running(None)
+        self.preview = self.previewed = None
+        self.query_one("#import-files").display = False
+        self.query_one("#import-issues").display = False
+        where = self._running_where
+        checked = (
+            f"after {done:,} of {total:,} files"
+            if total is not None
+            else f"while looking for deck files ({done:,} found)"
+        )
+        self._set_summary(
+            Text(
+                f"Dry run of {where} cancelled {checked}; nothing was written. Type the path "
+                "of one deck file or a smaller folder, or press enter in the path box to "
+                "start again.",
+                style="yellow",
+            ),
+            idle=True,
+        )
+        self.query_one("#import-path", Input).focus()
+
     def action_back(self) -> None:
         if self.running == "import":
             self.notify("The import is still running; wait for it to finish.")
@@ -320,18 +383,37 @@ class ImportScreen(Screen[None]):
 
     # -- the worker ------------------------------------------------------------------------
 
-    def _start(self, request: ImportRequest, *, dry_run: bool) -> None:
-        self.running = "dry run" if dry_run else "import"
+    def _set_running(self, running: str | None) -> None:
+        """Show what runs: the progress bar, and Cancel in Import's place during a dry run."""
+        self.running = running
+        self.query_one("#import-progress").visible = running is not None
+        dry_run = running == "dry run"
+        self.query_one("#import-cancel").display = dry_run
+        self.query_one("#import-confirm").display = not dry_run
+        self.refresh_bindings()
+
+    def _start(
+        self, request: ImportRequest, *, dry_run: bool, files: list[Path] | None = None
+    ) -> None:
+        """Run a dry run or an import in a worker; ``files`` are the deck files of
+        ``request.path`` when already found (a large selection the learner agreed to)."""
         verb = "Checking" if dry_run else "Importing"
-        self._running_label = f"{verb} {inert(display_path(request.path, self.start_path))}"
+        self._running_where = inert(display_path(request.path, self.start_path))
+        self._running_label = f"{verb} {self._running_where}"
+        self._progress = (0, None)
         self._set_summary(Text(f"{self._running_label}…"))
-        progress = self.query_one("#import-progress", ProgressBar)
-        progress.update(total=None, progress=0)
-        progress.visible = True
-        self.batch_worker = self._run_batch(request, dry_run)
+        self.query_one("#import-progress", ProgressBar).update(total=None, progress=0)
+        self._set_running("dry run" if dry_run else "import")
+        self.batch_worker = self._run_batch(request, dry_run, files, ask_if_large=files is None)
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
-    def _run_batch(self, request: ImportRequest, dry_run: bool) -> None:
+    def _run_batch(
+        self,
+        request: ImportRequest,
+        dry_run: bool,
+        files: list[Path] | None,
+        ask_if_large: bool,
+    ) -> None:
         from studytool.core.importing.batch import import_paths
 
         worker = get_current_worker()
@@ -339,39 +421,104 @@ class ImportScreen(Screen[None]):
         assert store is not None
         last = 0.0
 
-        def on_file(done: int, total: int, _outcome: FileOutcome) -> None:
+        def stopped() -> bool:
+            return worker.is_cancelled
+
+        def progress(done: int, total: int | None) -> None:
             nonlocal last
             now = time.monotonic()
             if done == total or now - last >= PROGRESS_INTERVAL_S:
                 last = now
                 self.post_message(BatchProgress(worker, done, total))
 
+        if files is None:
+            # Only listed, not read: cheap next to parsing, and it tells how much the
+            # path selects before any file is opened.
+            files = []
+            for path in find_deck_files([request.path], should_stop=stopped):
+                files.append(path)
+                progress(len(files), None)
+            if stopped():
+                return
+            selection = DeckFileSelection(files)
+            if dry_run and ask_if_large and selection.large:
+                self.post_message(LargeSelection(worker, request, selection))
+                return
+
         report = import_paths(
             store,
-            [request.path],
+            files,
             request.deck_name,
             prune=request.prune,
             dry_run=dry_run,
-            on_file=on_file,
-            should_stop=lambda: worker.is_cancelled,
+            on_file=lambda done, total, _outcome: progress(done, total),
+            should_stop=stopped,
         )
-        if not worker.is_cancelled:
+        if not stopped():
             self.post_message(BatchFinished(worker, request, report))
 
     def on_batch_progress(self, message: BatchProgress) -> None:
         if message.worker is not self.batch_worker:
-            return  # from a dry run that a newer one replaced
+            return  # from a dry run that a newer one replaced, or one cancelled
+        self._progress = (message.done, message.total)
         self.query_one("#import-progress", ProgressBar).update(
-            total=message.total, progress=message.done
+            total=message.total, progress=message.done if message.total is not None else 0
         )
-        self._set_summary(Text(f"{self._running_label}: {message.done} of {message.total} files…"))
+        if message.total is None:
+            found = f"{message.done:,} deck file{'' if message.done == 1 else 's'} found"
+            text = f"{self._running_label}: looking for deck files, {found}…"
+        else:
+            text = f"{self._running_label}: {message.done:,} of {message.total:,} files…"
+        if self.running == "dry run":
+            text += " Esc cancels."
+        self._set_summary(Text(text))
+
+    def on_large_selection(self, message: LargeSelection) -> None:
+        if message.worker is not self.batch_worker:
+            return
+        self.batch_worker = None
+        self._set_running(None)
+        selection, request = message.selection, message.request
+        where = inert(display_path(request.path, self.start_path))
+        self._set_summary(
+            Text(f"{where} holds {selection.describe()}; none read yet.", style="yellow"),
+            idle=self.preview is None,
+        )
+        files = len(selection.files)
+        question = (
+            f"{where} holds {selection.describe()} — dry-run them all?\n\n"
+            "The dry run reads every one of them (nothing is written until you import), and "
+            "Esc cancels it. To check one deck, type its file's path instead."
+        )
+        choices = [
+            Choice("cancel", "Cancel", "n"),
+            Choice("run", f"Dry-run all {files:,}", "y", "primary"),
+        ]
+
+        def answered(choice: str | None) -> None:
+            if choice != "run":
+                self._set_summary(
+                    Text(
+                        f"Not checked: {where} holds {selection.describe()}. Type the path of "
+                        "one deck file or a smaller folder.",
+                        style="yellow",
+                    ),
+                    idle=self.preview is None,
+                )
+                self.query_one("#import-path", Input).focus()
+                return
+            if self.current_request() != request or not self._can_start():
+                self.notify("The path or options changed: press enter in the path box again.")
+                return
+            self._start(request, dry_run=True, files=selection.files)
+
+        self.app.push_screen(ChoiceDialog(question, choices), answered)
 
     def on_batch_finished(self, message: BatchFinished) -> None:
         if message.worker is not self.batch_worker:
             return
         report = message.report
-        self.running = None
-        self.query_one("#import-progress").visible = False
+        self._set_running(None)
         if report.dry_run:
             self.preview, self.previewed, self.result = report, message.request, None
         else:
@@ -396,8 +543,7 @@ class ImportScreen(Screen[None]):
         if event.worker is not self.batch_worker or event.state != WorkerState.ERROR:
             return
         what = self.running or "import"
-        self.running = None
-        self.query_one("#import-progress").visible = False
+        self._set_running(None)
         error = event.worker.error
         self._set_summary(Text(f"The {what} failed: {inert(str(error))}", style="bold red"))
         self.notify(f"The {what} failed: {inert(str(error))}", severity="error", timeout=10)
