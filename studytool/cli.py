@@ -202,13 +202,15 @@ def import_command(
 @main.command()
 @pass_context
 def decks(obj: Context) -> None:
-    """List decks with their cards, new, learning and due today."""
+    """List decks with their cards, and what today's review of each offers: new (within the
+    daily limit left), learning and reviews due, as the app's home screen counts them."""
     from studytool.core.models import utcnow
-    from studytool.core.stats import deck_counts
+    from studytool.core.stats import deck_sizes
+    from studytool.core.study import StudySession
 
     with obj.store() as store:
-        settings = store.load_settings()
-        rows = deck_counts(store, utcnow(), settings.day_starts_at_hour)
+        rows = StudySession(store, None).counts_by_deck(utcnow())
+        sizes = deck_sizes(store)
     if not rows:
         click.echo("No decks yet. Import some with `studytool import PATH`.")
         return
@@ -217,8 +219,11 @@ def decks(obj: Context) -> None:
         f"{'Deck':<{width}}  {'cards':>6}  {'new':>5}  {'learn':>5}  {'due':>5}  {'susp':>5}"
     )
     for row in rows:
+        today, size = row.today, sizes.get(row.name)
+        suspended = size.suspended if size else 0
         click.echo(
-            f"{inert(row.name):<{width}}  {row.cards:>6}  {row.new:>5}  {row.learning:>5}  {row.due:>5}  {row.suspended:>5}"
+            f"{inert(row.name):<{width}}  {row.cards:>6}  {today.new:>5}  "
+            f"{today.learning:>5}  {today.review:>5}  {suspended:>5}"
         )
 
 

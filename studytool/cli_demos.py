@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from studytool.core.wording import count_of
+
 if TYPE_CHECKING:
     from studytool.ml.generation import AttentionMap, Candidate, Step
     from studytool.ml.lm import LanguageModel, LoadProgress
@@ -134,7 +136,7 @@ def tokens(text: str, which: str, width: int | None) -> None:
 
 def _print_tokenization(result: Tokenization, columns: int) -> None:
     click.secho(
-        f"{result.title}: {result.count} tokens, "
+        f"{result.title}: {count_of(result.count, 'token')}, "
         f"{result.chars_per_token:.2f} characters per token "
         f"(vocabulary {result.vocab_size:,})",
         bold=True,
@@ -249,7 +251,7 @@ def generate(
         if run.truncated:
             click.echo(f"The prompt was cut: its first {run.truncated} tokens were dropped.")
         prompt_tokens = run.prompt_tokens
-        click.echo(f"Prompt, {len(prompt_tokens)} tokens:")
+        click.echo(f"Prompt, {count_of(len(prompt_tokens), 'token')}:")
         for line in _token_rows(prompt_tokens, _columns()):
             click.echo("  " + line)
         if text_only:
@@ -276,7 +278,7 @@ def generate(
     }.get(run.stop_reason or "", run.stop_reason or "")
     click.echo()
     click.echo(
-        f"{len(run.steps)} tokens in {run.compute_seconds:.2f} s "
+        f"{count_of(len(run.steps), 'token')} in {run.compute_seconds:.2f} s "
         f"({run.tokens_per_second:.1f} tokens/s); stopped: {reason}."
     )
     if run.seed is not None:
@@ -353,7 +355,7 @@ def kv_cache(obj: Any, prompt: str, max_new_tokens: int, chat: bool, model: str 
     for label, run in (("with KV cache", result.with_cache), ("without", result.without_cache)):
         click.echo(
             f"  {label:14} {run.tokens_per_second:7.1f} tokens/s  "
-            f"({len(run.token_ids)} tokens in {run.seconds:.2f} s)"
+            f"({count_of(len(run.token_ids), 'token')} in {run.seconds:.2f} s)"
         )
     click.secho(f"Speed-up from the cache: {result.speedup:.2f}×", bold=True)
     click.echo(

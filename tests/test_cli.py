@@ -288,3 +288,13 @@ def test_optimize_says_it_fits_only_when_it_will() -> None:
     assert dry.exit_code == 0
     assert "0 usable reviews in the log" in dry.output
     assert "Fitting" not in dry.output and "this can take a minute" not in dry.stderr
+
+
+def test_decks_counts_new_within_the_daily_limit(tmp_path: Path) -> None:
+    deck = tmp_path / "many.md"
+    deck.write_text("\n---\n".join(f"Q: question {n}?\nA: answer {n}" for n in range(30)))
+    assert run("import", str(deck)).exit_code == 0
+    assert run("settings", "new_cards_per_day", "12").exit_code == 0
+    listing = run("decks").output.splitlines()
+    # 30 cards, 12 new on offer today (the limit), none learning or due, none suspended.
+    assert listing[1].split()[-5:] == ["30", "12", "0", "0", "0"]

@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from studytool.core.demos import DEMOS
 from studytool.core.text_safety import inert
+from studytool.core.wording import count_of
 from studytool.tui.screens.base import StudyScreen
 from studytool.tui.widgets import TickBox
 
@@ -169,7 +170,7 @@ def render_tokenization(result: Tokenization) -> Text:
     text = Text()
     text.append(f"{result.title}", style="bold")
     text.append(
-        f"  ·  {result.count} tokens · {result.chars_per_token:.2f} characters per token"
+        f"  ·  {count_of(result.count, 'token')} · {result.chars_per_token:.2f} characters per token"
         f" · vocabulary {result.vocab_size:,}\n",
         style="dim",
     )
@@ -494,7 +495,7 @@ class GenerationScreen(ModelScreen):
             seed = f", seed {run.seed}" if run.seed is not None else ""
             reason = {"eos": "end of sequence", "length": "token limit", "cancelled": "stopped"}
             self.set_status(
-                f"{len(run.steps)} tokens at {run.tokens_per_second:.1f} tokens/s "
+                f"{count_of(len(run.steps), 'token')} at {run.tokens_per_second:.1f} tokens/s "
                 f"({run.settings.describe()}{seed}); {reason.get(run.stop_reason, run.stop_reason)}. "
                 "ctrl+s generates again."
             )
@@ -576,7 +577,7 @@ class KVCacheScreen(ModelScreen):
         for use_cache, label in ((True, "with the KV cache   "), (False, "without (recompute)")):
             count, seconds = self.counts[use_cache], self.elapsed[use_cache]
             rate = count / seconds if seconds else 0.0
-            text.append(f"{label}  {count:4d} tokens  {rate:6.1f} tokens/s\n")
+            text.append(f"{label}  {count_of(count, 'token'):>11}  {rate:6.1f} tokens/s\n")
         self.query_one("#kv-result", Static).update(text)
 
     @on(Worker.StateChanged)

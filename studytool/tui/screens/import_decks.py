@@ -42,6 +42,7 @@ from studytool.core.importing.batch import DeckFileSelection
 from studytool.core.text_safety import inert
 from studytool.tui.dialogs import Choice, ChoiceDialog
 from studytool.tui.screens.base import StudyScreen
+from studytool.tui.widgets import TickBox
 
 if TYPE_CHECKING:
     from studytool.core.importing.batch import BatchReport, FileOutcome
@@ -195,7 +196,7 @@ class ImportScreen(StudyScreen[None]):
         with Horizontal(id="import-options"):
             yield Label("Deck", classes="import-label")
             yield PathInput(placeholder="from each file", id="import-deck", compact=True)
-            yield Checkbox("Prune", id="import-prune", compact=True)
+            yield TickBox("Prune", id="import-prune", compact=True)
             yield ProgressBar(id="import-progress", show_eta=False)
             yield CancelButton("Cancel (esc)", id="import-cancel", compact=True)
             yield ConfirmButton("Import", id="import-confirm", variant="primary", compact=True)
