@@ -581,6 +581,23 @@ def grading_failure_reason(error: BaseException) -> str:
     return str(error) if isinstance(error, GraderUnavailable) else repr(error)
 
 
+class GradingSwitch:
+    """Whether typed answers are graded in a session (a review, an interview): off from the
+    start, or from the moment the grader's model turns out not to load."""
+
+    def __init__(self, grading: bool) -> None:
+        # Why typed answers are not graded this session (None while they are).
+        self.grading_off_reason: str | None = None if grading else "grading is off"
+
+    def grading_failed(self, error: BaseException, *, grader_gone: bool) -> str:
+        """The reason to show; with ``grader_gone`` (its model will not load this session)
+        grading stays off for the rest of the session instead of failing on every answer."""
+        reason = grading_failure_reason(error)
+        if grader_gone:
+            self.grading_off_reason = reason
+        return reason
+
+
 GraderState = Literal["idle", "loading", "ready", "failed"]
 
 

@@ -27,10 +27,10 @@ from studytool.core.grading import (
     VERDICT_CREDIT,
     GradeResult,
     GradingInputs,
+    GradingSwitch,
     SelfGrade,
     Verdict,
     grade_blank_answer,
-    grading_failure_reason,
     is_blank,
 )
 from studytool.core.models import Card, Deck, InterviewReport, Note, NoteKind, utcnow
@@ -279,7 +279,7 @@ def assessment_record(self_grade: SelfGrade, *, assessed: bool) -> dict[str, Any
     return record
 
 
-class InterviewSession:
+class InterviewSession(GradingSwitch):
     """One interview run: for each question answer → follow-up (if the card has one) →
     assess; then the report.
 
@@ -311,8 +311,7 @@ class InterviewSession:
         self.grades: dict[int, GradeResult] = {}  # question index -> the grader's result
         # The verdicts on screen while the phase is ASSESS (None otherwise).
         self.assessment: SelfGrade | None = None
-        # Why answers are not graded this session (None while they are).
-        self.grading_off_reason: str | None = None if grading else "grading is off"
+        GradingSwitch.__init__(self, grading)
         self._phase_started = timer()
         self._phase_seconds: int | None = seconds_per_question
         self._paused_at: float | None = None
@@ -460,14 +459,6 @@ class InterviewSession:
             return False
         self.assessment = SelfGrade.start(self.question.rubric, result)
         return True
-
-    def grading_failed(self, error: BaseException, *, grader_gone: bool) -> str:
-        """The reason to show; with ``grader_gone`` (its model will not load this session)
-        grading stays off for the rest of the interview instead of failing on every answer."""
-        reason = grading_failure_reason(error)
-        if grader_gone:
-            self.grading_off_reason = reason
-        return reason
 
     @property
     def waiting_for_grade(self) -> bool:

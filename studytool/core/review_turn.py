@@ -22,10 +22,10 @@ from typing import Any, Literal
 from studytool.core.grading import (
     GradeResult,
     GradingInputs,
+    GradingSwitch,
     SelfGrade,
     Verdict,
     grade_blank_answer,
-    grading_failure_reason,
     is_blank,
 )
 from studytool.core.models import utcnow
@@ -108,7 +108,7 @@ UNDO_MESSAGES = {
 }
 
 
-class Review:
+class Review(GradingSwitch):
     """A study session as the learner drives it, one :class:`Turn` at a time.
 
     Every method that writes (rate, bury, suspend, undo) commits before it returns, and may
@@ -131,8 +131,7 @@ class Review:
         self.turn: Turn | None = None
         self.rated: list[Rating] = []
         self.missed: list[list[str]] = []  # per rating, the criteria the answer missed
-        # Why typed answers are not graded this session (None while they are).
-        self.grading_off_reason: str | None = None if grading else "grading is off"
+        GradingSwitch.__init__(self, grading)
         # The turns behind the session's undo steps, in the same order.
         self._committed: list[tuple[Literal["answer", "bury", "suspend"], Turn]] = []
 
@@ -176,14 +175,6 @@ class Review:
         turn.grade = result
         turn.self_grade = SelfGrade.start([c.criterion for c in result.criteria], result)
         turn.flips.clear()
-
-    def grading_failed(self, error: BaseException, *, grader_gone: bool) -> str:
-        """The reason to show; with ``grader_gone`` (its model will not load this session)
-        grading stays off for the rest of the session instead of failing on every card."""
-        reason = grading_failure_reason(error)
-        if grader_gone:
-            self.grading_off_reason = reason
-        return reason
 
     def flip(self, index: int) -> Verdict:
         """Cycle criterion ``index`` met → partly → missed; undo puts it back."""
