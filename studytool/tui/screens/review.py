@@ -300,12 +300,13 @@ class ReviewScreen(StudyScreen[None]):
         turn = self.review.turn if self.review else None
         if turn is None or turn.revealed or not event.is_printable or self.writing:
             return
+        # The answer box inserts (and stops) the keys it receives: a printable key that gets
+        # here was sent elsewhere, possibly just before the box took the focus back.
         answer = self.query_one("#answer", AnswerBox)
-        if answer.has_focus:
-            return
         event.stop()
         event.prevent_default()
-        answer.focus()
+        if not answer.has_focus:
+            answer.focus()
         answer.insert(event.character or "")
 
     # -- revealing and grading -------------------------------------------------------------
