@@ -7,12 +7,18 @@ could still be changing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.worker import Worker
+
     from studytool.core.browse import CardPage
+    from studytool.core.importing.batch import BatchReport, DeckFileSelection
     from studytool.core.stats_series import StatsSeries
     from studytool.core.store import Store
 
@@ -53,3 +59,43 @@ class BrowseSearchFailed(Message):
         super().__init__()
         self.search = search
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What a dry run was run with; a confirmation must match it."""
+
+    path: Path
+    deck_name: str | None
+    prune: bool
+
+
+class BatchProgress(Message):
+    """``done`` of ``total`` files read; while the files are still being looked for, ``total``
+    is None and ``done`` counts those found so far."""
+
+    def __init__(self, worker: Worker[None], done: int, total: int | None) -> None:
+        super().__init__()
+        self.worker = worker
+        self.done = done
+        self.total = total
+
+
+class LargeSelection(Message):
+    """The dry run found more files than it reads without asking; it stopped before reading."""
+
+    def __init__(
+        self, worker: Worker[None], request: ImportRequest, selection: DeckFileSelection
+    ) -> None:
+        super().__init__()
+        self.worker = worker
+        self.request = request
+        self.selection = selection
+
+
+class BatchFinished(Message):
+    def __init__(self, worker: Worker[None], request: ImportRequest, report: BatchReport) -> None:
+        super().__init__()
+        self.worker = worker
+        self.request = request
+        self.report = report

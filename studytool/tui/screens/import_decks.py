@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,7 +21,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import (
     Button,
     Checkbox,
@@ -41,6 +39,7 @@ from studytool.core.importing import DECK_SUFFIXES, ImportIssue, find_deck_files
 from studytool.core.importing.batch import DeckFileSelection
 from studytool.core.text_safety import inert
 from studytool.tui.dialogs import Choice, ChoiceDialog
+from studytool.tui.messages import BatchFinished, BatchProgress, ImportRequest, LargeSelection
 from studytool.tui.screens.base import StudyScreen
 from studytool.tui.widgets import TickBox
 
@@ -58,46 +57,6 @@ MAX_FILE_ROWS = 500
 PROGRESS_INTERVAL_S = 0.1
 _NUMBER_WIDTH = 4
 _FORMAT_WIDTH = 11  # "obsidian-sr"; the rare "interview-list" is cut
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """What a dry run was run with; a confirmation must match it."""
-
-    path: Path
-    deck_name: str | None
-    prune: bool
-
-
-class BatchProgress(Message):
-    """``done`` of ``total`` files read; while the files are still being looked for, ``total``
-    is None and ``done`` counts those found so far."""
-
-    def __init__(self, worker: Worker[None], done: int, total: int | None) -> None:
-        super().__init__()
-        self.worker = worker
-        self.done = done
-        self.total = total
-
-
-class LargeSelection(Message):
-    """The dry run found more files than it reads without asking; it stopped before reading."""
-
-    def __init__(
-        self, worker: Worker[None], request: ImportRequest, selection: DeckFileSelection
-    ) -> None:
-        super().__init__()
-        self.worker = worker
-        self.request = request
-        self.selection = selection
-
-
-class BatchFinished(Message):
-    def __init__(self, worker: Worker[None], request: ImportRequest, report: BatchReport) -> None:
-        super().__init__()
-        self.worker = worker
-        self.request = request
-        self.report = report
 
 
 class DeckTree(DirectoryTree):
