@@ -20,7 +20,7 @@ from studytool.tui.screens.settings import (
 )
 from studytool.tui.widgets import TICKED, TickBox
 
-from .waiting import wait_for_writes
+from .waiting import wait_for_writes, wait_until
 
 
 def test_check_field_reports_the_fields_own_error() -> None:
@@ -170,11 +170,15 @@ async def test_saving_waits_for_another_instance_then_lands(store: Store) -> Non
         try:
             started = time.monotonic()
             await pilot.press("ctrl+s")
-            await pilot.pause(0.5)
             assert time.monotonic() - started < 3  # the wait is in a worker
             assert screen.writing
-            status = str(screen.query_one("#settings-status").render())
-            assert "Another studytool is writing" in status
+            await wait_until(
+                pilot,
+                lambda: "Another studytool is writing"
+                in str(screen.query_one("#settings-status").render()),
+                "the wait notice",
+                seconds=5,
+            )
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is screen

@@ -18,7 +18,7 @@ from studytool.tui.screens.review import ReviewScreen
 
 from .conftest import FIXTURES
 from .screen_text import shown_text
-from .waiting import wait_for_grade
+from .waiting import wait_for_grade, wait_until
 
 DECK = """+++
 name = "Pilot deck"
@@ -160,10 +160,9 @@ async def test_rating_waits_for_another_instance_then_lands(app: StudyApp, store
         try:
             started = time.monotonic()
             await pilot.press("3")
-            await pilot.pause(0.5)
             # Back from the key press well before the 10 s busy timeout: it waits in a worker.
             assert time.monotonic() - started < 3
-            assert screen.has_class("saving")
+            await wait_until(pilot, lambda: screen.has_class("saving"), "the wait notice", seconds=5)
             assert "Another studytool is writing" in str(screen.query_one("#save-status").render())
             assert screen.card is not None and screen.card.front == "What does the KV cache store?"
             await pilot.press("1")  # ignored while the first rating waits
@@ -197,8 +196,6 @@ async def test_rating_not_saved_while_locked_keeps_the_card(
         blocker.execute("BEGIN IMMEDIATE")
         try:
             await pilot.press("3")
-            await pilot.pause(0.4)
-            assert screen.has_class("saving")
             await until_saved(pilot, screen)
         finally:
             blocker.execute("ROLLBACK")
