@@ -195,10 +195,16 @@ async def test_generation_streams_greedily_and_can_be_stopped(store) -> None:
         await pilot.press("ctrl+s")
         await _until(pilot, lambda: not screen.generating and len(screen.steps) == len(first))
         assert [step.token_id for step in screen.steps] == first
-        # A long run stopped with escape: the screen stays and can generate again. The seed
-        # is one whose text runs past 60 tokens: unseeded, the model may end its answer
-        # within a few tokens, and escape would then leave the screen instead.
+        # A long run stopped with escape: the screen stays and can generate again. At
+        # temperature 3 with every token kept (top-k and top-p off) the text is near-uniform
+        # noise, so an end of sequence within 400 tokens is vanishingly unlikely whatever the
+        # model and seed. It must be: Pilot delivers a key only once the process looks idle
+        # (up to a few seconds while the model runs), and a run that had already ended would
+        # make escape leave the screen instead.
         screen.query_one("#greedy", Checkbox).value = False
+        screen.query_one("#temperature", Input).value = "3"
+        screen.query_one("#top-k", Input).value = ""
+        screen.query_one("#top-p", Input).value = "1"
         screen.query_one("#seed", Input).value = "1"
         screen.query_one("#max-new", Input).value = "400"
         await pilot.press("ctrl+s")
