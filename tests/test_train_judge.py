@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import export_judge
 from scripts import train_judge as tj
 
 
@@ -74,6 +75,14 @@ def test_snli_reads_the_premise_as_the_answer_and_skips_disputed_pairs(tmp_path:
     assert len(tj.snli_pairs(tmp_path / "snli.tar.gz", limit=2)) == 2
 
 
+def test_the_exported_licences_name_snli_only_when_a_first_stage_used_it() -> None:
+    without = export_judge.licences({"base": tj.BASE_NAME, "first_stage": None})
+    assert not any("SNLI" in line for line in without["data"])
+    assert any("SemEval" in line for line in without["data"])
+    with_stage = export_judge.licences({"first_stage": {"pairs": {"snli": 50000}}})
+    assert any("SNLI" in line and "CC BY-SA 4.0" in line for line in with_stage["data"])
+
+
 def test_a_changed_snli_download_is_refused(tmp_path: Path) -> None:
     (tmp_path / tj.SNLI_ARCHIVE).write_bytes(b"not the sdist")
     with pytest.raises(SystemExit, match="sha256"):
@@ -91,3 +100,22 @@ def test_a_changed_snli_download_is_refused(tmp_path: Path) -> None:
 )
 def test_a_flipped_clause_reverses_one_thing(text: str, flipped: str) -> None:
     assert tj.flip_clause(text) == flipped
+
+
+def test_fold_comparison_matches_pairs_by_answer_and_order_within_it() -> None:
+    from scripts import compare_judge_folds as compare
+
+    def row(group: str, role: str, answer: str, states: float, label: int = tj.STATES, fold: int = 0) -> dict:
+        return {
+            "source": "deck", "group": group, "role": role, "answer": answer, "label": label,
+            "score": 1.0, "fold": fold, "prediction": [states, 0.0, 1 - states, states],
+        }
+
+    old = [row("deck/a", "criterion", "k1", 0.9), row("deck/a", "criterion", "k1", 0.1, tj.UNADDRESSED)]
+    new = [*old, row("deck/a", "criterion", "k2", 0.5), row("deck/b", "criterion", "k3", 0.5, fold=1)]
+    old_keys, new_keys = compare.keyed(old, 0), compare.keyed(new, 0)
+    # The two criteria of one answer stay apart (by their order); another fold is left out.
+    assert sorted(old_keys) == [("deck", "deck/a", "criterion", "k1", 0), ("deck", "deck/a", "criterion", "k1", 1)]
+    assert set(new_keys) - set(old_keys) == {("deck", "deck/a", "criterion", "k2", 0)}
+    figures = compare.pair_figures(old)
+    assert figures["deck criteria, P(states) met vs missed"] == 1.0
