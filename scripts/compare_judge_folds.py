@@ -30,6 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.judge_cv import (  # noqa: E402
     COMPACT,
+    CONTRADICTS,
+    STATES,
+    UNADDRESSED,
     WRONG_KINDS,
     GradedAnswer,
     _pool,
@@ -39,8 +42,6 @@ from bench.judge_cv import (  # noqa: E402
     kind_table,
     read_rows,
 )
-
-STATES, CONTRADICTS, UNADDRESSED = 0, 1, 2
 
 
 def keyed(rows: Sequence[dict[str, Any]], fold: int) -> dict[tuple[Any, ...], dict[str, Any]]:
